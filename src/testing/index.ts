@@ -1,0 +1,10 @@
+export { findEtcdBinary, etcdSuiteOptions } from './etcd-available.js';
+export { startEtcd, startEtcdCluster, waitHealthy } from './etcd-process.js';
+export type { EtcdCluster, EtcdMember, StartEtcdOptions } from './etcd-process.js';
+export { startTcpProxy } from './tcp-proxy.js';
+export type { TcpProxy, TcpProxyOptions } from './tcp-proxy.js';
+export { freePort } from './free-port.js';
+export { makeTmpDir } from './tmp-dir.js';
+export type { TmpDir } from './tmp-dir.js';
+export { waitFor } from './wait-for.js';
+export type { WaitForOptions } from './wait-for.js';
