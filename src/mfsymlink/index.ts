@@ -9,3 +9,9 @@ export { MF_FILE_SIZE, MF_MAX_TARGET_LENGTH, MF_TARGET_OFFSET, MF_HASH_OFFSET, M
 export { isKernelSpace } from './kernel-scan.js';
 export { MfSymlinkError, ERROR_CODES, isMfSymlinkError } from './errors.js';
 export type { MfSymlinkErrorOptions } from './errors.js';
+export { probeNativeSymlinks, clearNativeSymlinkCache } from './probe.js';
+export type { ProbeOptions } from './probe.js';
+export { createSymlink } from './create.js';
+export type { CreateSymlinkOptions, CreateSymlinkResult, LinkKind } from './create.js';
+export { readSymlink, linkKind, inspectLink } from './read.js';
+export type { ReadSymlinkOptions, LinkInspection } from './read.js';
