@@ -15,3 +15,5 @@ export { createSymlink } from './create.js';
 export type { CreateSymlinkOptions, CreateSymlinkResult, LinkKind } from './create.js';
 export { readSymlink, linkKind, inspectLink } from './read.js';
 export type { ReadSymlinkOptions, LinkInspection } from './read.js';
+export { convertTree } from './convert.js';
+export type { ConvertTreeOptions, ConvertReport, ConvertedLink, SkippedEntry } from './convert.js';
