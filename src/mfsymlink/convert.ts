@@ -1,12 +1,12 @@
 /** Converting every link in a directory tree to native symlinks or to Minshall+French files. */
-import { readdir } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { throwIfAborted } from './abort.js';
 import { createSymlink, type LinkKind } from './create.js';
-import { fromFsError, MfSymlinkError } from './errors.js';
+import { MfSymlinkError } from './errors.js';
 import { MF_MAX_TARGET_LENGTH } from './format.js';
 import { probeNativeSymlinks } from './probe.js';
 import { inspectLink } from './read.js';
+import { listTree } from './scan.js';
 
 /** Options of {@link convertTree}. */
 export interface ConvertTreeOptions {
@@ -62,24 +62,6 @@ export interface ConvertReport {
   readonly skipped: SkippedEntry[];
 }
 
-const OWN_TEMP = /^\.warden-(tmp|probe)-/;
-
-async function listFiles(dir: string, signal: AbortSignal | undefined, out: string[]): Promise<void> {
-  throwIfAborted(signal);
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    throw fromFsError(error, 'cannot list', dir);
-  }
-  for (const entry of entries) {
-    if (OWN_TEMP.test(entry.name)) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) await listFiles(path, signal, out);
-    else out.push(path);
-  }
-}
-
 function codeOf(error: unknown): string {
   return error instanceof MfSymlinkError ? error.code : 'WARDEN_ERR_MFSYMLINK_IO';
 }
@@ -104,8 +86,7 @@ export async function convertTree(dir: string, options: ConvertTreeOptions): Pro
   if (to === 'native' && !(await probeNativeSymlinks(root, { signal }))) {
     throw new MfSymlinkError('WARDEN_ERR_MFSYMLINK_NOT_SUPPORTED', `the file system of ${root} has no native symlinks`, { path: root });
   }
-  const files: string[] = [];
-  await listFiles(root, signal, files);
+  const files = await listTree(root, signal);
   const converted: ConvertedLink[] = [];
   const skipped: SkippedEntry[] = [];
   let unchanged = 0;
@@ -114,7 +95,7 @@ export async function convertTree(dir: string, options: ConvertTreeOptions): Pro
     const rel = relative(root, path);
     const skip = (error: unknown, malformed = false): void => {
       const reason = error instanceof Error ? error.message : String(error);
-      skipped.push({ path: rel, code: codeOf(error), reason, malformed });
+      skipped.push({ path: rel, code: malformed ? 'WARDEN_ERR_MFSYMLINK_NOT_A_LINK' : codeOf(error), reason, malformed });
     };
     let found;
     try {
@@ -125,7 +106,7 @@ export async function convertTree(dir: string, options: ConvertTreeOptions): Pro
       return;
     }
     if (found.kind === 'none') {
-      if (found.what === 'malformed') skip(found.reason, true);
+      if (found.what === 'malformed') skip(found.reason.cause ?? found.reason, true);
       return;
     }
     if (found.kind === to) {

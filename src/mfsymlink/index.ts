@@ -17,3 +17,5 @@ export { readSymlink, linkKind, inspectLink } from './read.js';
 export type { ReadSymlinkOptions, LinkInspection } from './read.js';
 export { convertTree } from './convert.js';
 export type { ConvertTreeOptions, ConvertReport, ConvertedLink, SkippedEntry } from './convert.js';
+export { scanTree } from './scan.js';
+export type { ScanTreeOptions, ScannedEntry } from './scan.js';

@@ -7,9 +7,11 @@ export type Command = (argv: string[]) => Promise<number>;
  */
 export const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).demo,
+  mfsymlink: async () => (await import('./mfsymlink.js')).mfsymlink,
 };
 
 /** One-line descriptions for `warden --help`. */
 export const summaries: Record<string, string> = {
   demo: 'run a local demo of leader election (in-memory backend)',
+  mfsymlink: 'read, create, check and convert Minshall+French (XSym) symlinks',
 };
