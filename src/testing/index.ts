@@ -8,3 +8,4 @@ export { makeTmpDir } from './tmp-dir.js';
 export type { TmpDir } from './tmp-dir.js';
 export { waitFor } from './wait-for.js';
 export type { WaitForOptions } from './wait-for.js';
+export { kernelReadlink, kernelSscanf } from './mf-kernel-model.js';
