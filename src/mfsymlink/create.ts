@@ -1,6 +1,7 @@
 /** Atomic creation of a symlink, native or Minshall+French. */
 import { link, lstat, open, rename, symlink, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { throwIfAborted } from './abort.js';
 import { encode, targetBytes } from './codec.js';
 import { errnoOf, fromFsError, MfSymlinkError } from './errors.js';
@@ -58,6 +59,23 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Renames `temp` over `path`. On SMB a rename over a file another client has open fails
+ * with a sharing violation (EBUSY) until that client closes it — readers hold a link file
+ * only for one read, so wait a little and retry (about 2 s in all) before giving up.
+ */
+async function renameOver(temp: string, path: string, signal: AbortSignal | undefined): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await rename(temp, path);
+      return;
+    } catch (error) {
+      if (errnoOf(error) !== 'EBUSY' || attempt >= 20) throw error;
+    }
+    await sleep(Math.min(2 ** attempt, 100), undefined, { signal });
+  }
+}
+
 /** Moves `temp` to `path`, failing with EXISTS rather than replacing anything. */
 async function commitNoReplace(temp: string, path: string): Promise<void> {
   try {
@@ -77,7 +95,7 @@ async function commitNoReplace(temp: string, path: string): Promise<void> {
     throw error;
   });
   if (existing !== undefined) throw new MfSymlinkError('WARDEN_ERR_MFSYMLINK_EXISTS', `${path} already exists`, { path });
-  await rename(temp, path);
+  await renameOver(temp, path, undefined);
 }
 
 /** Returns the target's bytes, refusing what no symlink can hold (empty, NUL). */
@@ -135,7 +153,7 @@ export async function createSymlink(
       await writeMfFile(temp, mfContent, fsync);
     }
     throwIfAborted(signal);
-    if (replace) await rename(temp, path);
+    if (replace) await renameOver(temp, path, signal);
     else await commitNoReplace(temp, path);
     tempExists = false;
   } catch (error) {

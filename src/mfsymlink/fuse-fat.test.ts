@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fuseFatSuiteOptions, makeTmpDir, mountFat, type FatMount } from '../testing/index.js';
+import { copyTree, fuseFatSuiteOptions, makeTmpDir, mountFat, type FatMount } from '../testing/index.js';
 import {
   clearNativeSymlinkCache,
   convertTree,
@@ -30,16 +30,6 @@ const TREE: Record<string, string> = {
   'top': 'owner/tool',
   'deep/a/b/c/link': '../../../../top',
 };
-
-/** Copies regular files and directories (fs.cp uses copy_file_range, which fusefat lacks). */
-async function copyTree(from: string, to: string): Promise<void> {
-  await mkdir(to, { recursive: true });
-  for (const entry of await readdir(from, { withFileTypes: true })) {
-    if (entry.isDirectory()) await copyTree(join(from, entry.name), join(to, entry.name));
-    else if (entry.isFile()) await writeFile(join(to, entry.name), await readFile(join(from, entry.name)));
-    else throw new Error(`unexpected entry ${entry.name}`);
-  }
-}
 
 function hasCode(code: string): (error: unknown) => boolean {
   return (error) => error instanceof MfSymlinkError && error.code === code;

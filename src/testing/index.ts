@@ -11,3 +11,6 @@ export type { WaitForOptions } from './wait-for.js';
 export { kernelReadlink, kernelSscanf } from './mf-kernel-model.js';
 export { fuseFatSuiteOptions, fuseFatUnavailable, mountFat } from './fusefat.js';
 export type { FatMount } from './fusefat.js';
+export { sambaSuiteOptions, sambaUnavailable, startSambaShare } from './samba.js';
+export type { SambaShare } from './samba.js';
+export { copyTree } from './copy-tree.js';
