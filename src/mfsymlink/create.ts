@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { throwIfAborted } from './abort.js';
 import { encode, targetBytes } from './codec.js';
 import { errnoOf, fromFsError, MfSymlinkError } from './errors.js';
-import { NO_SYMLINK_ERRNOS, probeNativeSymlinks, tempName } from './probe.js';
+import { clearNativeSymlinkCache, NO_SYMLINK_ERRNOS, probeNativeSymlinks, tempName } from './probe.js';
 
 /** How a link is stored: a native symlink, or a Minshall+French file. */
 export type LinkKind = 'native' | 'mf';
@@ -129,27 +129,33 @@ export async function createSymlink(
   const content = mode === 'mf' ? encode(bytes) : undefined;
   throwIfAborted(signal);
   const dir = dirname(path);
-  const kind: LinkKind = mode === 'auto' ? ((await probeNativeSymlinks(dir, { signal })) ? 'native' : 'mf') : mode;
-  const mfContent = kind === 'mf' ? (content ?? encode(bytes)) : undefined;
+  let kind: LinkKind = mode === 'auto' ? ((await probeNativeSymlinks(dir, { signal })) ? 'native' : 'mf') : mode;
   const temp = tempName(dir, 'tmp');
   let tempExists = false;
   try {
-    if (mfContent === undefined) {
+    if (kind === 'native') {
       try {
         await symlink(Buffer.from(bytes), temp);
+        tempExists = true;
       } catch (error) {
         const errno = errnoOf(error);
         if (errno !== undefined && NO_SYMLINK_ERRNOS.has(errno)) {
-          throw new MfSymlinkError('WARDEN_ERR_MFSYMLINK_NOT_SUPPORTED', `the file system of ${dir} has no native symlinks (${errno})`, { cause: error, path });
-        }
-        if (errno === 'ENAMETOOLONG') {
+          if (mode !== 'auto') {
+            throw new MfSymlinkError('WARDEN_ERR_MFSYMLINK_NOT_SUPPORTED', `the file system of ${dir} has no native symlinks (${errno})`, { cause: error, path });
+          }
+          // The cached probe is stale (a remount, another file system below): fall back, re-probe next time.
+          clearNativeSymlinkCache(dir);
+          kind = 'mf';
+        } else if (errno === 'ENAMETOOLONG') {
           throw new MfSymlinkError('WARDEN_ERR_MFSYMLINK_TARGET_TOO_LONG', `target of ${bytes.length} bytes is too long for a native symlink`, { cause: error, path });
+        } else {
+          throw error;
         }
-        throw error;
       }
-      tempExists = true;
-    } else {
-      tempExists = true; // even a failed open('wx') may have left nothing; unlink below is best effort
+    }
+    if (kind === 'mf') {
+      const mfContent = content ?? encode(bytes);
+      tempExists = true; // a failed open('wx') leaves nothing; the unlink below is best effort
       await writeMfFile(temp, mfContent, fsync);
     }
     throwIfAborted(signal);

@@ -12,6 +12,7 @@ import {
   MfSymlinkError,
   probeNativeSymlinks,
   readSymlink,
+  resolveSymlink,
 } from './index.js';
 
 function hasCode(code: string): (error: unknown) => boolean {
@@ -176,6 +177,14 @@ describe('readSymlink, linkKind and inspectLink', () => {
     assert.equal(malformed.kind === 'none' && malformed.what, 'malformed');
     const quirk = await inspectLink(p('quirky'));
     assert.equal(quirk.kind === 'mf' && quirk.info.canonical, false);
+  });
+
+  test('resolveSymlink resolves one step against the link directory, for both kinds', async () => {
+    await using dir = await makeTmpDir();
+    await mkdir(join(dir.path, 'aliases'));
+    await createSymlink('../versions/1.0', join(dir.path, 'aliases/native'), { mode: 'native' });
+    await createSymlink('../versions/1.0', join(dir.path, 'aliases/mf'), { mode: 'mf' });
+    for (const name of ['native', 'mf']) assert.equal(await resolveSymlink(join(dir.path, 'aliases', name)), join(dir.path, 'versions/1.0'));
   });
 
   test('a 1067-byte file is decoded, a 1066- or 1068-byte one never is', async () => {

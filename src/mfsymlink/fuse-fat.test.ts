@@ -70,6 +70,16 @@ describe('on a FUSE FAT file system (no symlink support)', fuseFatSuiteOptions()
     assert.deepEqual((await readdir(dir)).sort(), ['bytes', 'latest']);
   });
 
+  test('auto falls back to Minshall+French when a cached "native" answer went stale (remount)', async () => {
+    await using dir = await makeTmpDir();
+    assert.equal(await probeNativeSymlinks(dir.path), true);
+    // The same directory now holds a file system without symlinks.
+    await using _fat = await mountFat({ sizeKiB: 1024, at: dir.path });
+    assert.deepEqual(await createSymlink('../versions/9', join(dir.path, 'latest')), { kind: 'mf' });
+    assert.equal(await readSymlink(join(dir.path, 'latest')), '../versions/9');
+    assert.equal(await probeNativeSymlinks(dir.path), false, 'the stale answer was dropped');
+  });
+
   test('the CLI creates and reads links there', async () => {
     const file = join(fat.path, 'cli-link');
     const create = spawnSync(process.execPath, [mainJs, 'mfsymlink', 'create', '../versions/3', file], { encoding: 'utf8' });

@@ -13,7 +13,7 @@ export { probeNativeSymlinks, clearNativeSymlinkCache } from './probe.js';
 export type { ProbeOptions } from './probe.js';
 export { createSymlink } from './create.js';
 export type { CreateSymlinkOptions, CreateSymlinkResult, LinkKind } from './create.js';
-export { readSymlink, linkKind, inspectLink } from './read.js';
+export { readSymlink, linkKind, inspectLink, resolveSymlink } from './read.js';
 export type { ReadSymlinkOptions, LinkInspection } from './read.js';
 export { convertTree } from './convert.js';
 export type { ConvertTreeOptions, ConvertReport, ConvertedLink, SkippedEntry } from './convert.js';

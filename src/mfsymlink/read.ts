@@ -1,6 +1,7 @@
 /** Reading links of either kind: native symlinks and Minshall+French files. */
 import { lstat, open, readlink } from 'node:fs/promises';
 import { constants, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { abortable, throwIfAborted } from './abort.js';
 import { couldBeMfSymlink, parseMfSymlink, type MfSymlinkInfo } from './codec.js';
 import { errnoOf, fromFsError, MfSymlinkError } from './errors.js';
@@ -133,4 +134,16 @@ export async function readSymlink(
  */
 export async function linkKind(path: string, options: ReadSymlinkOptions = {}): Promise<'native' | 'mf' | 'none'> {
   return (await inspectLink(path, options)).kind;
+}
+
+/**
+ * Reads the link at `path` (either kind) and resolves its target against the link's
+ * directory, as the kernel would for one step — without following further links and without
+ * checking that the result exists. Confinement (staying inside a data directory) is the
+ * caller's business.
+ * @throws {MfSymlinkError} as {@link readSymlink}.
+ * @example await resolveSymlink('/data/acme/tool/aliases/latest') // '/data/acme/tool/versions/1.2.0'
+ */
+export async function resolveSymlink(path: string, options: ReadSymlinkOptions = {}): Promise<string> {
+  return resolve(dirname(path), await readSymlink(path, options));
 }

@@ -102,14 +102,17 @@ function run(cmd: string, args: string[]): Promise<{ code: number; stderr: strin
   });
 }
 
-/** Creates a FAT image of `sizeKiB` (default 16 MiB) and mounts it read-write with fusefat. */
-export async function mountFat(options: { sizeKiB?: number } = {}): Promise<FatMount> {
+/**
+ * Creates a FAT image of `sizeKiB` (default 16 MiB) and mounts it read-write with fusefat,
+ * on a fresh directory or on the existing empty directory `at` (left in place on close).
+ */
+export async function mountFat(options: { sizeKiB?: number; at?: string } = {}): Promise<FatMount> {
   const found = tools();
   if (typeof found === 'string') throw new Error(found);
   const dir = await mkdtemp(join(tmpdir(), 'warden-fat-'));
   const image = join(dir, 'fat.img');
-  const path = join(dir, 'mnt');
-  await mkdir(path);
+  const path = options.at ?? join(dir, 'mnt');
+  if (options.at === undefined) await mkdir(path);
   const mkfs = await run(found.mkfs, ['-C', image, String(options.sizeKiB ?? 16384)]);
   if (mkfs.code !== 0) throw new Error(`mkfs.vfat failed: ${mkfs.stderr}`);
   const mount = await run(found.fusefat, ['-o', 'rw+', image, path]);
