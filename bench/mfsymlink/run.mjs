@@ -33,7 +33,7 @@ function rate(ops, fn) {
   return stats(out);
 }
 
-async function rateAsync(ops, setup, fn, samples = Math.min(SAMPLES, 3)) {
+async function rateAsync(ops, setup, fn, samples = Math.min(SAMPLES, 3), verify = async () => {}) {
   const out = [];
   for (let s = 0; s < samples; s += 1) {
     const ctx = await setup();
@@ -41,6 +41,7 @@ async function rateAsync(ops, setup, fn, samples = Math.min(SAMPLES, 3)) {
     await fn(ctx);
     const ns = Number(process.hrtime.bigint() - start);
     out.push(ops / (ns / 1e9));
+    await verify(ctx); // untimed: the work really happened
     await ctx.cleanup();
   }
   return stats(out);
@@ -103,12 +104,10 @@ const check = async (root, kind) => {
 for (const fsync of [true, false]) {
   add(group, `convertTree native -> mf (fsync ${fsync})`, 'links/s', await rateAsync(LINKS, () => nativeTree(LINKS), async ({ root }) => {
     await convertTree(root, { to: 'mf', fsync });
-    await check(root, 'mf');
-  }), mkNative);
+  }, undefined, ({ root }) => check(root, 'mf')), mkNative);
   add(group, `convertTree mf -> native (fsync ${fsync})`, 'links/s', await rateAsync(LINKS, () => mfTree(LINKS), async ({ root }) => {
     await convertTree(root, { to: 'native', fsync });
-    await check(root, 'native');
-  }), mkNative);
+  }, undefined, ({ root }) => check(root, 'native')), mkNative);
 }
 add(group, 'convertTree dry run over mf links (scan + decode)', 'links/s', await rateAsync(LINKS, () => mfTree(LINKS), async ({ root }) => check(root, 'mf')), readNative);
 
