@@ -76,7 +76,9 @@ export function rawRequest(port: number, request: Buffer | string): Promise<RawR
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
     socket.on('close', () => resolve(parseRaw(Buffer.concat(chunks))));
-    socket.end(typeof request === 'string' ? Buffer.from(request, 'latin1') : request);
+    // write, not end: node:http aborts a request whose client half-closes (no half-open).
+    socket.write(typeof request === 'string' ? Buffer.from(request, 'latin1') : request);
+    socket.setTimeout(10_000, () => socket.destroy());
   });
 }
 
