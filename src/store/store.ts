@@ -421,7 +421,9 @@ export class Store {
       const version = entry.slice(0, -'.json'.length);
       if (!isValidName(version, 'version')) continue;
       try {
-        metas.push(await this.readMeta(owner, name, version));
+        const meta = await this.readMeta(owner, name, version);
+        const content = await lstat(join(this.root, owner, name, 'versions', version));
+        if (content.isFile() && content.size === meta.size) metas.push(meta);
       } catch {
         // Unreadable or racing with a delete: not a committed version.
       }
