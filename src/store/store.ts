@@ -287,14 +287,12 @@ export class Store {
     const path = join(this.root, owner, name, 'aliases', alias);
     let target: string;
     try {
-      await lstat(path);
-    } catch (error) {
-      throw fromFsError(error, `${owner}/${name}/@${alias}`);
-    }
-    try {
       target = await readAliasLink(path);
     } catch (error) {
-      throw new StoreError('WARDEN_ERR_STORE_CORRUPT_ALIAS', `${owner}/${name}/@${alias}: not a link`, { cause: error });
+      if (error instanceof StoreError) {
+        throw new StoreError(error.code as 'WARDEN_ERR_STORE_IO', `${owner}/${name}/@${alias}: ${error.message}`, { cause: error, retryable: error.retryable });
+      }
+      throw fromFsError(error, `${owner}/${name}/@${alias}`);
     }
     const version = aliasTargetVersion(target);
     if (version === undefined) {

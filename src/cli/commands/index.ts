@@ -13,6 +13,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   ls: async () => (await import('./ls.js')).ls,
   alias: async () => (await import('./alias.js')).alias,
   token: async () => (await import('./token.js')).token,
+  mfsymlink: async () => (await import('./mfsymlink.js')).mfsymlink,
 };
 
 /** One-line descriptions for `warden --help`. */
@@ -24,4 +25,5 @@ export const summaries: Record<string, string> = {
   ls: 'list the versions and aliases of OWNER/NAME',
   alias: 'point OWNER/NAME ALIAS at VERSION (compare-and-set with --if-match)',
   token: 'create a token and its tokens-file entry',
+  mfsymlink: 'read, create, check and convert Minshall+French (XSym) symlinks',
 };
