@@ -15,7 +15,7 @@ import { createMetrics, type ServerMetrics } from './metrics.js';
 import { parseTarget, type Route } from './parse-path.js';
 import { errorCodeOf, sendError, sendJson } from './respond.js';
 import { deleteAlias, listName, putAlias } from './routes/aliases.js';
-import { readFile } from './routes/read-file.js';
+import { readFile, sendFromMemory } from './routes/read-file.js';
 import { deleteVersion, writeFile } from './routes/write-file.js';
 
 /** The cluster table `/v1/cluster` answers; single node by default. */
@@ -92,24 +92,49 @@ export function createServer(deps: ServerDeps): WardenServer {
   let closed: Promise<void> | undefined;
   let drained: (() => void) | undefined;
 
+  // Bound metric children, so the hot path does not hash label sets on every request.
+  const requestCounters = new Map<string, { inc(): void }>();
+  const durations = new Map<string, { observe(v: number): void }>();
+  function account(method: string, kind: string, status: number, seconds: number, code: string | undefined): void {
+    const key = `${method} ${kind} ${status}`;
+    let counter = requestCounters.get(key);
+    if (!counter) requestCounters.set(key, (counter = metrics.requests.labels({ method, route: kind, status })));
+    counter.inc();
+    let histogram = durations.get(kind);
+    if (!histogram) durations.set(kind, (histogram = metrics.duration.labels({ route: kind })));
+    histogram.observe(seconds);
+    if (code) metrics.errors.inc({ code });
+  }
+
   const server = createHttpServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    inFlight++;
     const started = performance.now();
     const header = req.headers['x-request-id'];
     const id = typeof header === 'string' && REQUEST_ID.test(header) ? header : idPrefix + (++counter).toString(36);
-    res.setHeader('X-Request-Id', id);
     const { route, query } = parseTarget(req.url ?? '');
+    const method = req.method ?? '';
+    // Hot path: a public GET/HEAD of a small cached file is answered synchronously.
+    if (!closing && !ctx.readAuth && (method === 'GET' || method === 'HEAD') && (route.kind === 'version' || route.kind === 'alias')) {
+      const version = route.kind === 'version' ? route.version : cache.peekAlias(route.owner, route.name, route.alias);
+      const entry = version === undefined ? undefined : cache.peek(route.owner, route.name, version);
+      if (entry && sendFromMemory(req, res, entry, route.kind === 'alias', id)) {
+        metrics.cacheHits.inc();
+        if (entry.body) metrics.bytesOut.inc(method === 'HEAD' ? 0 : entry.body.length);
+        account(method, route.kind, 200, (performance.now() - started) / 1000, undefined);
+        if (log.isLevelEnabled('debug')) log.debug({ reqId: id, method, url: req.url, status: 200 }, 'request');
+        return;
+      }
+    }
+    inFlight++;
+    res.setHeader('X-Request-Id', id);
     res.once('close', () => {
       inFlight--;
       const seconds = (performance.now() - started) / 1000;
       const code = errorCodeOf(res);
-      metrics.requests.inc({ method: req.method ?? '', route: route.kind, status: res.statusCode });
-      metrics.duration.observe({ route: route.kind }, seconds);
-      if (code) metrics.errors.inc({ code });
+      account(method, route.kind, res.statusCode, seconds, code);
       // Successful reads are the hot path: logged at debug only; everything else at info.
-      const level = res.statusCode >= 500 ? 'error' : (req.method === 'GET' || req.method === 'HEAD') && res.statusCode < 400 ? 'debug' : 'info';
+      const level = res.statusCode >= 500 ? 'error' : (method === 'GET' || method === 'HEAD') && res.statusCode < 400 ? 'debug' : 'info';
       if (log.isLevelEnabled(level)) {
-        log[level]({ reqId: id, method: req.method, url: req.url, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10, code, aborted: !res.writableFinished }, 'request');
+        log[level]({ reqId: id, method, url: req.url, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10, code, aborted: !res.writableFinished }, 'request');
       }
       if (inFlight === 0 && drained) drained();
     });

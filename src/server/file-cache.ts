@@ -17,6 +17,11 @@ export interface CachedVersion {
   readonly versionHeaders: readonly string[];
   /** Flat headers of a 200 answer through an alias (short cache, Content-Location). */
   readonly aliasHeaders: readonly string[];
+  /**
+   * Complete 200 heads (with Content-Length) whose last value is a slot for the request id,
+   * filled in just before the synchronous `writeHead` (the hot path allocates nothing).
+   */
+  readonly full200: { readonly version: string[]; readonly alias: string[] };
   readonly expires: number;
 }
 
@@ -113,14 +118,24 @@ export class FileCache {
       'X-Content-Type-Options', 'nosniff',
     ];
     const location = `/v1/files/${owner}/${name}/${meta.version}`;
+    const versionHeaders = [...common, 'Cache-Control', 'public, max-age=31536000, immutable'];
+    const aliasHeaders = [...common, 'Cache-Control', `public, max-age=${this.#aliasMaxAge}`, 'Content-Location', location];
+    const tail = ['Content-Length', String(meta.size), 'X-Request-Id', ''];
     return {
       meta,
       etag,
       body,
-      versionHeaders: [...common, 'Cache-Control', 'public, max-age=31536000, immutable'],
-      aliasHeaders: [...common, 'Cache-Control', `public, max-age=${this.#aliasMaxAge}`, 'Content-Location', location],
+      versionHeaders,
+      aliasHeaders,
+      full200: { version: [...versionHeaders, ...tail], alias: [...aliasHeaders, ...tail] },
       expires: this.#now() + this.#ttlMs,
     };
+  }
+
+  /** Returns the cached version of an alias when fresh, or undefined. */
+  peekAlias(owner: string, name: string, alias: string): string | undefined {
+    const hit = this.#aliases.get(`${owner}/${name}/${alias}`);
+    return hit && hit.expires >= this.#now() ? hit.version : undefined;
   }
 
   /** Resolves an alias to a version name, from the cache when fresh. */

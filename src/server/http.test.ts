@@ -35,7 +35,7 @@ async function tmpFiles(s: TestServer): Promise<string[]> {
 describe('HTTP API on a real server', () => {
   let s: TestServer;
   before(async () => {
-    s = await startTestServer({ store: { maxUploadBytes: 4 * 1024 * 1024 }, server: { cache: { maxFileBytes: 64 * 1024 } } });
+    s = await startTestServer({ store: { maxUploadBytes: 32 * 1024 * 1024 }, server: { cache: { maxFileBytes: 64 * 1024 } } });
   });
   after(() => s.close());
 
@@ -99,7 +99,7 @@ describe('HTTP API on a real server', () => {
   });
 
   test('413 at once when Content-Length is over the limit, and mid-stream for chunked uploads; nothing kept', async () => {
-    const big = await rawRequest(s.port, `PUT /v1/files/acme/app/big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.tokens.writer}\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n`);
+    const big = await rawRequest(s.port, `PUT /v1/files/acme/app/big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.tokens.writer}\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`);
     assert.equal(big.status, 413);
     const chunked = await fetch(`${s.url}/v1/files/acme/app/big`, {
       method: 'PUT',
@@ -130,6 +130,26 @@ describe('HTTP API on a real server', () => {
     }
     assert.ok(!(await versionFiles(s)).some((f) => f.startsWith('cut')));
     assert.equal((await fetch(`${s.url}/v1/files/acme/app/cut70000`)).status, 404);
+  });
+
+  test('a large download streams with back-pressure, and a client that leaves releases the descriptor', async () => {
+    const body = bytes(24 * 1024 * 1024, 77);
+    assert.equal((await put(s, '/v1/files/acme/big/1', body)).status, 201);
+    const whole = Buffer.from(await (await fetch(`${s.url}/v1/files/acme/big/1`)).arrayBuffer());
+    assert.ok(whole.equals(body));
+    const { readdirSync } = await import('node:fs');
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 5; i++) {
+      const socket = connect(s.port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.pause(); // read nothing: the server must stop at the socket's buffers, not read the file into memory
+      socket.write('GET /v1/files/acme/big/1 HTTP/1.1\r\nHost: x\r\n\r\n');
+      await waitFor(() => s.app.inFlight === 1, { what: 'download started' });
+      socket.destroy();
+      await waitFor(() => s.app.inFlight === 0, { what: 'download ended' });
+    }
+    await waitFor(() => fds() <= before, { what: `descriptors released (${fds()} > ${before})` });
   });
 
   test('Range: single ranges 206, suffix and open ranges, 416 past the end, multi-range and junk → 200', async () => {

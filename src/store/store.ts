@@ -215,6 +215,8 @@ export class Store {
     let size = 0;
     // Read-only from birth: the descriptor may still write, nobody else can.
     const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
+    // One batch is written while the next is received and hashed: disk and network overlap.
+    let writing: Promise<void> | undefined;
     try {
       let batch: Buffer[] = [];
       let batched = 0;
@@ -228,12 +230,15 @@ export class Store {
         batch.push(chunk);
         batched += chunk.length;
         if (batched >= WRITE_BATCH) {
-          await writeAll(handle, batch);
+          await writing;
+          writing = writeAll(handle, batch);
+          writing.catch(() => undefined);
           batch = [];
           batched = 0;
         }
       }
       signal?.throwIfAborted();
+      await writing;
       if (batch.length > 0) await writeAll(handle, batch);
       await handle.sync();
     } catch (error) {
@@ -244,6 +249,7 @@ export class Store {
       }
       throw error;
     } finally {
+      await writing?.catch(() => undefined);
       await handle.close();
     }
     return { sha256: hash.digest('hex'), size };
