@@ -59,7 +59,7 @@ function upload(url: string, path: string, payload: Buffer, agent: Agent | false
   });
 }
 
-test(`kill -9 during ${UPLOADS} concurrent uploads (${ROUNDS} rounds): acknowledged uploads intact, nothing partial, temp cleaned`, { timeout: 120_000 }, async () => {
+test(`kill -9 during ${UPLOADS} concurrent uploads (${ROUNDS} rounds): acknowledged uploads intact, nothing partial, temp cleaned`, { timeout: 60_000 + ROUNDS * 30_000 }, async () => {
   await using tmp = await makeTmpDir('warden-crash-');
   const data = join(tmp.path, 'data');
   const tokens = join(tmp.path, 'tokens.json');
