@@ -13,7 +13,7 @@ import { ServerError } from './errors.js';
 import { FileCache, type FileCacheOptions } from './file-cache.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { parseTarget, type Route } from './parse-path.js';
-import { errorCodeOf, sendError, sendJson } from './respond.js';
+import { drainUnwantedBody, errorCodeOf, sendError, sendJson } from './respond.js';
 import { deleteAlias, listName, putAlias } from './routes/aliases.js';
 import { readFile, sendFromMemory } from './routes/read-file.js';
 import { deleteVersion, writeFile } from './routes/write-file.js';
@@ -159,10 +159,7 @@ export function createServer(deps: ServerDeps): WardenServer {
         ex.log.error({ reqId: ex.id, code: error.code, err: error }, error.message);
       }
       const headers: Record<string, string> = error.retryable || error.code === 'WARDEN_ERR_STORE_NOT_WRITER' ? { 'Retry-After': '1' } : {};
-      if (!ex.req.complete) {
-        ex.res.shouldKeepAlive = false;
-        headers.Connection = 'close';
-      }
+      drainUnwantedBody(ex.req);
       // Corrupt aliases are reported with their code; the link text stays in the log only.
       const message = error.code === 'WARDEN_ERR_STORE_CORRUPT_ALIAS' ? 'alias is corrupt; not followed' : error.message.replace(deps.store.root, 'DATA');
       sendError(ex.res, error.code, message, headers);

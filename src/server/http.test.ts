@@ -321,6 +321,29 @@ describe('HTTP API on a real server', () => {
   });
 });
 
+describe('upload limit', () => {
+  test('a chunked upload growing past the limit gets a readable 413 while it is still sending', async () => {
+    await using s = await startTestServer({ store: { maxUploadBytes: 1024 * 1024 } });
+    const socket = connect(s.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (c: Buffer) => received.push(c));
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`PUT /v1/files/acme/app/huge HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.tokens.writer}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const chunk = Buffer.concat([Buffer.from('10000\r\n'), Buffer.alloc(0x10000, 1), Buffer.from('\r\n')]);
+    for (let i = 0; i < 40 && received.length === 0 && !socket.destroyed; i++) {
+      socket.write(chunk);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor(() => Buffer.concat(received).toString('latin1').includes('\r\n\r\n'), { what: 'an answer' });
+    assert.match(Buffer.concat(received).toString('latin1'), /^HTTP\/1\.1 413 /);
+    socket.destroy();
+    await waitFor(() => s.app.inFlight === 0, { what: 'settled' });
+    assert.deepEqual(await tmpFiles(s), []);
+    assert.equal((await fetch(`${s.url}/v1/files/acme/app/huge`)).status, 404);
+  });
+});
+
 describe('read auth, logs and shutdown', () => {
   test('--read-auth: reads need a read token for the owner', async () => {
     await using s = await startTestServer({ server: { readAuth: true } });

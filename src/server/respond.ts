@@ -1,5 +1,5 @@
 /** Small response helpers shared by the routes. */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { statusForCode } from './errors.js';
 
 /** Sends a JSON body with the given status and extra headers. */
@@ -27,4 +27,23 @@ export function sendError(res: ServerResponse, code: string, message: string, he
 /** Returns the error code recorded by {@link sendError}, if any. */
 export function errorCodeOf(res: ServerResponse): string | undefined {
   return (res as ServerResponse & { wardenErrorCode?: string }).wardenErrorCode;
+}
+
+/** How long the rest of an unwanted request body is read and dropped, in ms. */
+export const LINGER_MS = 2000;
+
+/**
+ * Lets the client finish sending a body the server will not use (413, 401, 400 mid-upload):
+ * the rest is read and dropped, so the connection can be reused and — above all — closing it
+ * with unread data does not reset it before the client has read the answer. A client still
+ * sending after `ms` is cut off.
+ */
+export function drainUnwantedBody(req: IncomingMessage, ms: number = LINGER_MS): void {
+  if (req.complete || req.destroyed) return;
+  const timer = setTimeout(() => req.socket.destroy(), ms);
+  timer.unref();
+  const stop = (): void => clearTimeout(timer);
+  req.once('end', stop);
+  req.once('close', stop);
+  req.resume();
 }

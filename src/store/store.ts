@@ -220,7 +220,10 @@ export class Store {
     try {
       let batch: Buffer[] = [];
       let batched = 0;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      // Do not destroy the request when we stop early (413): the server still answers on it.
+      const readable = body as Readable;
+      const chunks: AsyncIterable<Buffer> = typeof readable.iterator === 'function' ? readable.iterator({ destroyOnReturn: false }) : body;
+      for await (const chunk of chunks) {
         signal?.throwIfAborted();
         size += chunk.length;
         if (size > this.maxUploadBytes) {

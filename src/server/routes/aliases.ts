@@ -6,16 +6,19 @@
 import type { VersionMeta } from 'warden/store';
 import { authorize, type Exchange, type ServerContext } from '../context.js';
 import { matches } from '../range.js';
-import { sendError, sendJson } from '../respond.js';
+import { drainUnwantedBody, sendError, sendJson } from '../respond.js';
 
 const MAX_BODY = 4096;
 
 async function readSmallBody(ex: Exchange): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of ex.req as AsyncIterable<Buffer>) {
+  for await (const chunk of ex.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY) return undefined;
+    if (size > MAX_BODY) {
+      drainUnwantedBody(ex.req);
+      return undefined;
+    }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -7,7 +7,7 @@
 import { chooseContentType, StoreError } from 'warden/store';
 import { authorize, type Exchange, type ServerContext } from '../context.js';
 import { queryParam } from '../parse-path.js';
-import { sendError, sendJson } from '../respond.js';
+import { drainUnwantedBody, sendError, sendJson } from '../respond.js';
 
 /** Header carrying the client's sha256 (64 hex digits) of the upload. */
 export const SHA256_HEADER = 'x-warden-sha256';
@@ -18,8 +18,8 @@ export async function writeFile(ctx: ServerContext, ex: Exchange, owner: string,
   if (!authorize(ctx, ex, 'write', owner)) return;
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > ctx.maxUploadBytes) {
-    res.shouldKeepAlive = false;
-    sendError(res, 'WARDEN_ERR_STORE_TOO_LARGE', `upload of ${declared} bytes exceeds the limit of ${ctx.maxUploadBytes}`, { Connection: 'close' });
+    drainUnwantedBody(req);
+    sendError(res, 'WARDEN_ERR_STORE_TOO_LARGE', `upload of ${declared} bytes exceeds the limit of ${ctx.maxUploadBytes}`);
     return;
   }
   const announced = req.headers[SHA256_HEADER];
@@ -27,8 +27,8 @@ export async function writeFile(ctx: ServerContext, ex: Exchange, owner: string,
   if (announced !== undefined) {
     sha256 = String(announced).trim().toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(sha256)) {
-      res.shouldKeepAlive = false;
-      sendError(res, 'WARDEN_ERR_HTTP_BAD_REQUEST', `${SHA256_HEADER} must be 64 hex digits`, { Connection: 'close' });
+      drainUnwantedBody(req);
+      sendError(res, 'WARDEN_ERR_HTTP_BAD_REQUEST', `${SHA256_HEADER} must be 64 hex digits`);
       return;
     }
   }
@@ -44,11 +44,8 @@ export async function writeFile(ctx: ServerContext, ex: Exchange, owner: string,
     });
   } catch (error) {
     ctx.metrics.publishes.inc({ result: 'failed' });
-    // The body was not (fully) read: do not try to reuse the connection.
-    if (!req.complete) {
-      res.shouldKeepAlive = false;
-      res.setHeader('Connection', 'close');
-    }
+    // The body was not (fully) read: let the client finish sending before the answer.
+    drainUnwantedBody(req);
     if (error instanceof StoreError && error.code === 'WARDEN_ERR_STORE_UPLOAD_ABORTED' && (req.destroyed || res.destroyed)) {
       ex.log.info({ owner, name, version }, 'upload aborted by client; nothing kept');
       return;
