@@ -65,6 +65,27 @@ test('warden token/serve/publish/alias/ls/get work together; SIGTERM shuts down 
   assert.equal(await exited, 0, 'graceful exit on SIGTERM');
 });
 
+test('warden get refuses bytes that do not match the ETag and writes nothing', async () => {
+  await using tmp = await makeTmpDir('warden-cli-');
+  const { createServer } = await import('node:http');
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { ETag: `"${'0'.repeat(64)}"`, 'Content-Length': 5 });
+    res.end('hello');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    const dest = join(tmp.path, 'out');
+    const r = await run(['get', 'acme/app@1', '-o', dest, '--server', `http://127.0.0.1:${port}`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /sha256 mismatch/);
+    const { readdir } = await import('node:fs/promises');
+    assert.deepEqual(await readdir(tmp.path), []);
+  } finally {
+    server.close();
+  }
+});
+
 test('warden serve refuses cluster flags it cannot honour yet, and bad flags', async () => {
   const etcd = await run(['serve', '--etcd', 'http://127.0.0.1:1', '--port', '0']);
   assert.equal(etcd.code, 1);

@@ -44,7 +44,18 @@ export async function startServer(options: ServeOptions, deps: { logger?: Logger
   await runStartupChecks(options, log);
   const auth = options.tokens ? await Authenticator.fromFile(options.tokens) : new Authenticator([]);
   const store = await Store.open({ root: options.data, nodeId: options.nodeId, symlinks: options.symlinks, maxUploadBytes: options.maxUploadBytes });
-  const app = createServer({ store, logger: log, auth, readAuth: options.readAuth, drainTimeoutMs: options.drainTimeoutMs, closeStore: true });
+  let advertised: string | null = options.advertise ?? null;
+  // Single node: this node leads every partition; the fencing token is the local one.
+  const partitions = Array.from({ length: options.partitions }, (_, partition) => ({ partition, leader: options.nodeId, fencingToken: 'local-1' }));
+  const app = createServer({
+    store,
+    logger: log,
+    auth,
+    readAuth: options.readAuth,
+    drainTimeoutMs: options.drainTimeoutMs,
+    closeStore: true,
+    cluster: () => ({ node: options.nodeId, members: [{ id: options.nodeId, url: advertised }], partitions }),
+  });
   await new Promise<void>((resolve, reject) => {
     app.server.once('error', reject);
     app.server.listen(options.port, options.host, () => {
@@ -55,6 +66,7 @@ export async function startServer(options: ServeOptions, deps: { logger?: Logger
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
+  advertised ??= url;
   log.info({ url, data: store.root, tokens: auth.size, readAuth: options.readAuth, maxUploadBytes: options.maxUploadBytes }, 'serving');
   return { url, app, store, log, close: () => app.close() };
 }
