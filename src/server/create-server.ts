@@ -116,7 +116,15 @@ export function createServer(deps: ServerDeps): WardenServer {
     if (!closing && !ctx.readAuth && (method === 'GET' || method === 'HEAD') && (route.kind === 'version' || route.kind === 'alias')) {
       const version = route.kind === 'version' ? route.version : cache.peekAlias(route.owner, route.name, route.alias);
       const entry = version === undefined ? undefined : cache.peek(route.owner, route.name, version);
-      if (entry && sendFromMemory(req, res, entry, route.kind === 'alias', id)) {
+      let sent = false;
+      try {
+        sent = entry !== undefined && sendFromMemory(req, res, entry, route.kind === 'alias', id);
+      } catch (error) {
+        // Never let a throw escape the listener (it would end the process); the slow path answers.
+        log.error({ reqId: id, err: error }, 'memory answer failed');
+        if (res.headersSent) return void res.destroy();
+      }
+      if (entry && sent) {
         metrics.cacheHits.inc();
         if (entry.body) metrics.bytesOut.inc(method === 'HEAD' ? 0 : entry.body.length);
         account(method, route.kind, 200, (performance.now() - started) / 1000, undefined);

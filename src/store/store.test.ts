@@ -89,13 +89,16 @@ test('reads refuse planted symlinks at every level and corrupt metadata', async 
   await writeFile(join(tmp.path, 'outside'), 'secret');
   const versions = join(store.root, 'o', 'n', 'versions');
   await symlink(join(tmp.path, 'outside'), join(versions, 'link'));
-  await writeFile(join(versions, 'link.json'), JSON.stringify({ version: 'link', sha256: 'a'.repeat(64), size: 6, contentType: 'x/y', createdAt: 'now', fencingToken: 'x' }));
+  await writeFile(join(versions, 'link.json'), JSON.stringify({ version: 'link', sha256: 'a'.repeat(64), size: 6, contentType: 'x/y', createdAt: new Date().toISOString(), fencingToken: 'x' }));
   await assert.rejects(store.openVersion('o', 'n', 'link'), (e) => code(e) === 'WARDEN_ERR_STORE_UNSAFE_PATH');
   await symlink(join(store.root, 'o'), join(store.root, 'p'));
   await assert.rejects(store.openVersion('p', 'n', 'v'), (e) => code(e) === 'WARDEN_ERR_STORE_UNSAFE_PATH');
   await writeFile(join(versions, 'bad'), 'x');
   await writeFile(join(versions, 'bad.json'), '{"version": "bad"}');
   await assert.rejects(store.openVersion('o', 'n', 'bad'), (e) => code(e) === 'WARDEN_ERR_STORE_CORRUPT_METADATA');
+  await writeFile(join(versions, 'hdr'), 'x');
+  await writeFile(join(versions, 'hdr.json'), JSON.stringify({ version: 'hdr', sha256: 'a'.repeat(64), size: 1, contentType: 'text/plain\r\nSet-Cookie: a=b', createdAt: new Date().toISOString(), fencingToken: 'x' }));
+  await assert.rejects(store.openVersion('o', 'n', 'hdr'), (e) => code(e) === 'WARDEN_ERR_STORE_CORRUPT_METADATA', 'header injection through metadata is corruption');
   const opened = await store.openVersion('o', 'n', 'v');
   assert.equal((await opened.handle.readFile()).toString(), 'hello');
   await opened.handle.close();

@@ -16,6 +16,7 @@ import { assertRealDirs, ensureRealDirs, fsyncDir, openConfinedFile, readConfine
 import { StoreError, fromFsError } from './errors.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { assertName, isValidName } from './names.js';
+import { isSafeContentType } from './content-type.js';
 import { localWriteAuthority, type WriteAuthority } from './write-authority.js';
 
 /** Metadata stored beside each version as `VERSION.json`. */
@@ -500,7 +501,9 @@ function parseMeta(bytes: Buffer, version: string): VersionMeta {
   if (
     !m || typeof m !== 'object' || m.version !== version || typeof m.sha256 !== 'string' || !HEX64.test(m.sha256) ||
     typeof m.size !== 'number' || !Number.isSafeInteger(m.size) || m.size < 0 || typeof m.contentType !== 'string' ||
-    typeof m.createdAt !== 'string' || typeof m.fencingToken !== 'string'
+    typeof m.createdAt !== 'string' || typeof m.fencingToken !== 'string' ||
+    // Both end up in response headers: anything odd here is corruption, not a header to send.
+    !isSafeContentType(m.contentType) || Number.isNaN(Date.parse(m.createdAt))
   ) {
     throw new StoreError('WARDEN_ERR_STORE_CORRUPT_METADATA', `${version}.json is missing fields`);
   }
