@@ -56,6 +56,8 @@ export class FileCache {
   readonly #aliases = new Map<string, AliasEntry>();
   readonly #loading = new Map<string, Promise<CachedVersion>>();
   #bytes = 0;
+  /** Bumped by every invalidation, so a load that raced with one does not cache stale data. */
+  #generation = 0;
 
   /** Creates a cache over `store`. */
   constructor(store: Store, options: FileCacheOptions = {}) {
@@ -90,6 +92,7 @@ export class FileCache {
   }
 
   async #fill(key: string, owner: string, name: string, version: string): Promise<CachedVersion> {
+    const generation = this.#generation;
     const opened = await this.#store.openVersion(owner, name, version);
     let body: Buffer | undefined;
     try {
@@ -101,6 +104,7 @@ export class FileCache {
       throw new StoreError('WARDEN_ERR_STORE_CORRUPT_METADATA', `${key}: read ${body.length} bytes, metadata says ${opened.meta.size}`);
     }
     const entry = this.#build(owner, name, opened.meta, body);
+    if (generation !== this.#generation) return entry;
     this.#drop(key);
     this.#versions.set(key, entry);
     this.#bytes += body?.length ?? 0;
@@ -143,7 +147,9 @@ export class FileCache {
     const key = `${owner}/${name}/${alias}`;
     const hit = this.#aliases.get(key);
     if (hit && hit.expires >= this.#now()) return hit.version;
+    const generation = this.#generation;
     const version = await this.#store.resolveAlias(owner, name, alias);
+    if (generation !== this.#generation) return version;
     this.#aliases.set(key, { version, expires: this.#now() + this.#ttlMs });
     if (this.#aliases.size > 100_000) this.#aliases.clear();
     return version;
@@ -151,6 +157,7 @@ export class FileCache {
 
   /** Forgets what a store change made stale. */
   invalidate(kind: 'version' | 'alias', owner: string, name: string, key: string): void {
+    this.#generation++;
     if (kind === 'version') this.#drop(`${owner}/${name}/${key}`);
     else this.#aliases.delete(`${owner}/${name}/${key}`);
   }

@@ -321,6 +321,26 @@ describe('HTTP API on a real server', () => {
   });
 });
 
+describe('memory cache', () => {
+  test('changes made behind the server\'s back (another node, by hand) show after the cache TTL', async () => {
+    await using s = await startTestServer({ server: { cache: { ttlMs: 100 } } });
+    await put(s, '/v1/files/acme/hand/1', 'one');
+    await put(s, '/v1/files/acme/hand/2', 'two');
+    await put(s, '/v1/files/acme/hand/@cur', JSON.stringify({ version: '1' }));
+    assert.equal(await (await fetch(`${s.url}/v1/files/acme/hand/@cur`)).text(), 'one');
+    assert.equal(await (await fetch(`${s.url}/v1/files/acme/hand/1`)).text(), 'one');
+    const { rm, rename, symlink: link } = await import('node:fs/promises');
+    const aliases = join(s.data, 'acme', 'hand', 'aliases');
+    await link('../versions/2', join(aliases, '.next'));
+    await rename(join(aliases, '.next'), join(aliases, 'cur'));
+    await rm(join(s.data, 'acme', 'hand', 'versions', '1.json'));
+    await waitFor(async () => (await (await fetch(`${s.url}/v1/files/acme/hand/@cur`)).text()) === 'two', { what: 'alias change seen' });
+    await waitFor(async () => (await fetch(`${s.url}/v1/files/acme/hand/1`)).status === 404, { what: 'hand delete seen' });
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    assert.match(metrics, /warden_cache_hits_total [1-9]/);
+  });
+});
+
 describe('upload limit', () => {
   test('a chunked upload growing past the limit gets a readable 413 while it is still sending', async () => {
     await using s = await startTestServer({ store: { maxUploadBytes: 1024 * 1024 } });
