@@ -1,5 +1,8 @@
-export { Store, aliasTargetVersion } from './store.js';
-export type { VersionMeta, AliasEntry, StoreOptions, StoreChange, PublishOptions, PublishResult, OpenVersion } from './store.js';
+export { Store } from './store.js';
+export { aliasTargetVersion, parseMeta } from './metadata.js';
+export type { VersionMeta } from './metadata.js';
+export { receiveToFile } from './durable-write.js';
+export type { AliasEntry, StoreOptions, StoreChange, PublishOptions, PublishResult, OpenVersion } from './store.js';
 export { StoreError, ERROR_CODES, fromFsError } from './errors.js';
 export { isValidName, assertName } from './names.js';
 export type { NameKind } from './names.js';

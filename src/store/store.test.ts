@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { makeTmpDir } from '../testing/index.js';
 import { StoreError } from './errors.js';
 import { isValidName } from './names.js';
-import { Store, aliasTargetVersion } from './store.js';
+import { aliasTargetVersion } from './metadata.js';
+import { Store } from './store.js';
 import type { WriteAuthority } from './write-authority.js';
 
 const code = (error: unknown): string => (error instanceof StoreError ? error.code : String(error));

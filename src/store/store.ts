@@ -6,9 +6,8 @@
  * open. Reads go through {@link openConfinedFile}; aliases are read as link text, validated,
  * and resolved by name — never followed.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readdir, realpath, rename, rm, unlink, lstat, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, realpath, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { readAliasLink, writeAliasLink, type SymlinkMode } from './alias-link.js';
@@ -16,22 +15,9 @@ import { assertRealDirs, ensureRealDirs, fsyncDir, openConfinedFile, readConfine
 import { StoreError, fromFsError } from './errors.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { assertName, isValidName } from './names.js';
-import { isSafeContentType } from './content-type.js';
+import { receiveToFile, writeDurable } from './durable-write.js';
+import { aliasTargetVersion, parseMeta, type VersionMeta } from './metadata.js';
 import { localWriteAuthority, type WriteAuthority } from './write-authority.js';
-
-/** Metadata stored beside each version as `VERSION.json`. */
-export interface VersionMeta {
-  readonly version: string;
-  /** Lowercase hex sha256 of the content. */
-  readonly sha256: string;
-  /** Content length in bytes. */
-  readonly size: number;
-  readonly contentType: string;
-  /** ISO-8601 time of the commit. */
-  readonly createdAt: string;
-  /** Fencing token of the leadership that committed it. */
-  readonly fencingToken: string;
-}
 
 /** An alias as listed: its version, or the corruption code when its link is invalid. */
 export interface AliasEntry {
@@ -87,7 +73,6 @@ export interface OpenVersion extends ConfinedFile {
 }
 
 const DEFAULT_MAX_UPLOAD = 5 * 1024 ** 3;
-const WRITE_BATCH = 1024 * 1024;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** A store of immutable versions and movable aliases under one data directory. */
@@ -171,7 +156,7 @@ export class Store {
     const tempContent = `${base}.data`;
     const tempMeta = `${base}.json`;
     try {
-      const { sha256, size } = await this.#receive(body, tempContent, options.signal);
+      const { sha256, size } = await receiveToFile(body, tempContent, { maxBytes: this.maxUploadBytes, signal: options.signal });
       if (options.sha256 !== undefined && options.sha256 !== sha256) {
         throw new StoreError('WARDEN_ERR_STORE_DIGEST_MISMATCH', `sha256 mismatch: announced ${options.sha256}, received ${sha256}`);
       }
@@ -209,54 +194,6 @@ export class Store {
       await unlink(tempContent).catch(() => undefined);
       await unlink(tempMeta).catch(() => undefined);
     }
-  }
-
-  async #receive(body: AsyncIterable<Buffer> | Readable, path: string, signal: AbortSignal | undefined): Promise<{ sha256: string; size: number }> {
-    const hash = createHash('sha256');
-    let size = 0;
-    // Read-only from birth: the descriptor may still write, nobody else can.
-    const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
-    // One batch is written while the next is received and hashed: disk and network overlap.
-    let writing: Promise<void> | undefined;
-    try {
-      let batch: Buffer[] = [];
-      let batched = 0;
-      // Do not destroy the request when we stop early (413): the server still answers on it.
-      const readable = body as Readable;
-      const chunks: AsyncIterable<Buffer> = typeof readable.iterator === 'function' ? readable.iterator({ destroyOnReturn: false }) : body;
-      for await (const chunk of chunks) {
-        signal?.throwIfAborted();
-        size += chunk.length;
-        if (size > this.maxUploadBytes) {
-          throw new StoreError('WARDEN_ERR_STORE_TOO_LARGE', `upload exceeds ${this.maxUploadBytes} bytes`);
-        }
-        hash.update(chunk);
-        batch.push(chunk);
-        batched += chunk.length;
-        if (batched >= WRITE_BATCH) {
-          await writing;
-          writing = writeAll(handle, batch);
-          writing.catch(() => undefined);
-          batch = [];
-          batched = 0;
-        }
-      }
-      signal?.throwIfAborted();
-      await writing;
-      if (batch.length > 0) await writeAll(handle, batch);
-      await handle.sync();
-    } catch (error) {
-      if (error instanceof StoreError) throw error;
-      const code = (error as NodeJS.ErrnoException | undefined)?.code;
-      if (code === undefined || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ABORT_ERR') {
-        throw new StoreError('WARDEN_ERR_STORE_UPLOAD_ABORTED', 'upload ended before completion', { cause: error });
-      }
-      throw error;
-    } finally {
-      await writing?.catch(() => undefined);
-      await handle.close();
-    }
-    return { sha256: hash.digest('hex'), size };
   }
 
   /** Reads and validates a version's metadata; `WARDEN_ERR_STORE_NOT_FOUND` when uncommitted. */
@@ -482,58 +419,3 @@ export class Store {
   }
 }
 
-/** Returns the version named by an alias link text, or undefined when the text is corrupt. */
-export function aliasTargetVersion(target: string): string | undefined {
-  const prefix = '../versions/';
-  if (!target.startsWith(prefix)) return undefined;
-  const version = target.slice(prefix.length);
-  return isValidName(version, 'version') ? version : undefined;
-}
-
-function parseMeta(bytes: Buffer, version: string): VersionMeta {
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch (error) {
-    throw new StoreError('WARDEN_ERR_STORE_CORRUPT_METADATA', `${version}.json does not parse`, { cause: error });
-  }
-  const m = value as Partial<VersionMeta> | null;
-  if (
-    !m || typeof m !== 'object' || m.version !== version || typeof m.sha256 !== 'string' || !HEX64.test(m.sha256) ||
-    typeof m.size !== 'number' || !Number.isSafeInteger(m.size) || m.size < 0 || typeof m.contentType !== 'string' ||
-    typeof m.createdAt !== 'string' || typeof m.fencingToken !== 'string' ||
-    // Both end up in response headers: anything odd here is corruption, not a header to send.
-    !isSafeContentType(m.contentType) || Number.isNaN(Date.parse(m.createdAt))
-  ) {
-    throw new StoreError('WARDEN_ERR_STORE_CORRUPT_METADATA', `${version}.json is missing fields`);
-  }
-  return { version, sha256: m.sha256, size: m.size, contentType: m.contentType, createdAt: m.createdAt, fencingToken: m.fencingToken };
-}
-
-async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {
-  let pending = chunks;
-  while (pending.length > 0) {
-    const { bytesWritten } = await handle.writev(pending);
-    let left = bytesWritten;
-    const rest: Buffer[] = [];
-    for (const chunk of pending) {
-      if (left >= chunk.length) {
-        left -= chunk.length;
-      } else {
-        rest.push(left > 0 ? chunk.subarray(left) : chunk);
-        left = 0;
-      }
-    }
-    pending = rest;
-  }
-}
-
-async function writeDurable(path: string, bytes: Buffer): Promise<void> {
-  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
-  try {
-    await writeAll(handle, [bytes]);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
