@@ -16,11 +16,11 @@ const WRITE_BATCH = 1024 * 1024;
  * arrived and `WARDEN_ERR_STORE_UPLOAD_ABORTED` when the stream fails; the caller removes the file.
  */
 export async function receiveToFile(
-body: AsyncIterable<Buffer> | Readable,
-path: string,
-options: { maxBytes: number; signal?: AbortSignal | undefined },
+  body: AsyncIterable<Buffer> | Readable,
+  path: string,
+  options: { maxBytes: number; signal?: AbortSignal | undefined },
 ): Promise<{ sha256: string; size: number }> {
-const { maxBytes, signal } = options;
+  const { maxBytes, signal } = options;
   const hash = createHash('sha256');
   let size = 0;
   // Read-only from birth: the descriptor may still write, nobody else can.
