@@ -38,6 +38,10 @@ test('warden token/serve/publish/alias/ls/get work together; SIGTERM shuts down 
   try {
     const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], { timeoutMs: 20_000, what: 'serve URL' });
     const env = { WARDEN_SERVER: url, WARDEN_TOKEN: token };
+    const cluster = (await (await fetch(`${url}/v1/cluster`)).json()) as { node: string; members: Array<{ id: string; url: string }>; partitions: Array<{ leader: string }> };
+    assert.equal(cluster.members[0]?.url, url);
+    assert.equal(cluster.partitions.length, 16);
+    assert.ok(cluster.partitions.every((p) => p.leader === cluster.node));
     const file = join(tmp.path, 'f.bin');
     await writeFile(file, Buffer.alloc(300_000, 7));
     const pub = await run(['publish', 'acme/app', '1.0', file], env);

@@ -154,6 +154,12 @@ export function createServer(deps: ServerDeps): WardenServer {
     const ex: Exchange = { req, res, id, log };
     dispatch(ex, route, query).catch((error: unknown) => fail(ex, error));
   });
+  // `Expect: 100-continue`: the routes that read a body send 100 only once auth and size
+  // checks passed, so a refused upload is refused before the client sends it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    (req as IncomingMessage & { wardenExpectsContinue?: boolean }).wardenExpectsContinue = true;
+    server.emit('request', req, res);
+  });
   server.on('clientError', (error, socket) => {
     // Requests node:http cannot even parse (NUL, spaces, bad bytes in the target): plain 400.
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

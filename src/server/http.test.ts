@@ -342,6 +342,24 @@ describe('memory cache', () => {
 });
 
 describe('upload limit', () => {
+  test('Expect: 100-continue — a refused upload gets its final answer instead of 100; an accepted one gets 100 then 201', async () => {
+    await using s = await startTestServer({ store: { maxUploadBytes: 1000 } });
+    const tooBig = await rawRequest(s.port, `PUT /v1/files/acme/app/e1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.tokens.writer}\r\nExpect: 100-continue\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n`);
+    assert.equal(tooBig.status, 413);
+    assert.ok(!tooBig.raw.toString('latin1').includes('100 Continue'));
+    const noAuth = await rawRequest(s.port, `PUT /v1/files/acme/app/e1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n`);
+    assert.equal(noAuth.status, 401);
+    const socket = connect(s.port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`PUT /v1/files/acme/app/e2 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.tokens.writer}\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n`);
+    await waitFor(() => text.startsWith('HTTP/1.1 100 Continue'), { what: '100 Continue' });
+    socket.write('hello');
+    await waitFor(() => text.includes('HTTP/1.1 201 Created'), { what: '201' });
+    socket.destroy();
+  });
+
   test('a chunked upload growing past the limit gets a readable 413 while it is still sending', async () => {
     await using s = await startTestServer({ store: { maxUploadBytes: 1024 * 1024 } });
     const socket = connect(s.port, '127.0.0.1');

@@ -47,3 +47,12 @@ export function drainUnwantedBody(req: IncomingMessage, ms: number = LINGER_MS):
   req.once('close', stop);
   req.resume();
 }
+
+/** Sends `100 Continue` if the client asked for it (call once the body is wanted). */
+export function continueIfExpected(req: IncomingMessage, res: ServerResponse): void {
+  const flagged = req as IncomingMessage & { wardenExpectsContinue?: boolean };
+  if (flagged.wardenExpectsContinue) {
+    flagged.wardenExpectsContinue = false;
+    res.writeContinue();
+  }
+}

@@ -6,11 +6,12 @@
 import type { VersionMeta } from 'warden/store';
 import { authorize, type Exchange, type ServerContext } from '../context.js';
 import { matches } from '../range.js';
-import { drainUnwantedBody, sendError, sendJson } from '../respond.js';
+import { continueIfExpected, drainUnwantedBody, sendError, sendJson } from '../respond.js';
 
 const MAX_BODY = 4096;
 
 async function readSmallBody(ex: Exchange): Promise<string | undefined> {
+  continueIfExpected(ex.req, ex.res);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ex.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {

@@ -7,7 +7,7 @@
 import { chooseContentType, StoreError } from 'warden/store';
 import { authorize, type Exchange, type ServerContext } from '../context.js';
 import { queryParam } from '../parse-path.js';
-import { drainUnwantedBody, sendError, sendJson } from '../respond.js';
+import { continueIfExpected, drainUnwantedBody, sendError, sendJson } from '../respond.js';
 
 /** Header carrying the client's sha256 (64 hex digits) of the upload. */
 export const SHA256_HEADER = 'x-warden-sha256';
@@ -33,6 +33,7 @@ export async function writeFile(ctx: ServerContext, ex: Exchange, owner: string,
     }
   }
   const contentType = chooseContentType(req.headers['content-type'], version, name);
+  continueIfExpected(req, res);
   try {
     const result = await ctx.store.publish(owner, name, version, req, { contentType, ...(sha256 ? { sha256 } : {}) });
     ctx.metrics.publishes.inc({ result: result.status });
