@@ -321,6 +321,20 @@ describe('HTTP API on a real server', () => {
   });
 });
 
+describe('write authority', () => {
+  test('a node that may not write for the owner answers 503 with Retry-After (cluster mode hook)', async () => {
+    const { StoreError } = await import('warden/store');
+    await using s = await startTestServer({
+      store: { authority: { acquire: async (owner: string) => Promise.reject(new StoreError('WARDEN_ERR_STORE_NOT_WRITER', `not the leader for ${owner}`, { retryable: true })) } },
+    });
+    const r = await put(s, '/v1/files/acme/app/1', 'x');
+    assert.equal(r.status, 503);
+    assert.equal(r.headers.get('retry-after'), '1');
+    assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'WARDEN_ERR_STORE_NOT_WRITER');
+    assert.equal((await put(s, '/v1/files/acme/app/@x', JSON.stringify({ version: '1' }))).status, 503);
+  });
+});
+
 describe('memory cache', () => {
   test('changes made behind the server\'s back (another node, by hand) show after the cache TTL', async () => {
     await using s = await startTestServer({ server: { cache: { ttlMs: 100 } } });
