@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+// bench/serve: Warden vs nginx (1 worker, sendfile on) vs sirv vs @fastify/static — same files,
+// same load generator (wrk), each server pinned to core 0 with taskset, wrk on core 1.
+// Figures: 1 KiB and 64 KiB GETs (req/s, p99), one 100 MiB download (MB/s, server peak RSS),
+// publish MB/s vs dd to the same disk. Runs: BENCH_RUNS (default 3), BENCH_SECONDS (default 4).
+// Usage: npm run bench:serve   (needs wrk, nginx and taskset: apt-get install wrk nginx-light)
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const CONNS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ONLY = (process.env.BENCH_ONLY ?? 'warden,nginx,sirv,fastify').split(',');
+const TOKEN = 'bench-token';
+
+for (const bin of ['wrk', 'nginx', 'taskset']) {
+  if (spawnSync('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin}`]).status !== 0) {
+    console.error(`bench/serve needs ${bin} (apt-get install wrk nginx-light util-linux)`);
+    process.exit(2);
+  }
+}
+
+const freePort = () => new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); }); });
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const stats = (xs) => ({ min: Math.min(...xs), median: median(xs), max: Math.max(...xs) });
+
+const top = mkdtempSync(join(tmpdir(), 'warden-bench-'));
+const data = join(top, 'data');
+spawnSync('chmod', ['755', top]); // nginx workers run unprivileged
+const tokens = join(top, 'tokens.json');
+writeFileSync(tokens, JSON.stringify({ tokens: [{ sha256: createHash('sha256').update(TOKEN).digest('hex'), owners: ['*'], scopes: ['admin'] }] }));
+const FILES = { '1k': 1024, '64k': 64 * 1024, '100m': 100 * 1024 * 1024 };
+
+function put(port, path, body) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = request({ host: '127.0.0.1', port, path, method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-length': body.length } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - started }));
+    });
+    req.on('error', reject);
+    // Write in 1 MiB pieces with back-pressure, like a real client.
+    let off = 0;
+    const pump = () => {
+      while (off < body.length) {
+        const chunk = body.subarray(off, off + 1024 * 1024);
+        off += chunk.length;
+        if (!req.write(chunk)) return req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
+async function waitHttp(port, path = '/') {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => { const r = request({ host: '127.0.0.1', port, path }, (res) => { res.resume(); resolve(true); }); r.on('error', () => resolve(false)); r.end(); });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`port ${port} never answered`);
+}
+
+function pinned(cmd, args, opts = {}) {
+  return spawn('taskset', ['-c', '0', cmd, ...args], { stdio: ['ignore', 'ignore', 'inherit'], ...opts });
+}
+
+function rssPeakKb(pid) {
+  try { return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]); } catch { return NaN; }
+}
+
+function wrk(url, connections, seconds) {
+  const out = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], { encoding: 'utf8' });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p99raw = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const p99ms = p99raw ? Number(p99raw[1]) * { us: 0.001, ms: 1, s: 1000 }[p99raw[2]] : NaN;
+  const tr = /Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB)/.exec(out);
+  const mbs = tr ? (Number(tr[1]) * { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[tr[2]]) / 1e6 : NaN;
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  if (non2xx > 0) throw new Error(`${url}: ${non2xx} non-2xx answers`);
+  return { rps, p99ms, mbs };
+}
+
+// 1. Warden: publish the files (measuring publish MB/s on a 256 MiB upload), keep it running.
+const servers = {};
+const wardenPort = await freePort();
+const warden = pinned(process.execPath, [join(repo, 'dist/cli/main.js'), 'serve', '--data', data, '--port', String(wardenPort), '--host', '127.0.0.1', '--tokens', tokens, '--log-level', 'warn', '--node-id', 'bench'], { stdio: ['ignore', 'ignore', 'inherit'] });
+await waitHttp(wardenPort, '/healthz');
+const contents = {};
+for (const [name, size] of Object.entries(FILES)) {
+  contents[name] = randomBytes(size);
+  const r = await put(wardenPort, `/v1/files/bench/f/${name}`, contents[name]);
+  if (r.status !== 201) throw new Error(`publish ${name}: ${r.status}`);
+}
+const PUBLISH_MB = 256;
+const big = randomBytes(PUBLISH_MB * 1024 * 1024);
+const publishMbs = [];
+for (let i = 0; i < RUNS; i++) {
+  const r = await put(wardenPort, `/v1/files/bench/pub/v${i}`, big);
+  if (r.status !== 201) throw new Error(`publish: ${r.status}`);
+  publishMbs.push((big.length / 1e6) / (r.ms / 1000));
+}
+const ddMbs = [];
+for (let i = 0; i < RUNS; i++) {
+  const target = join(data, `dd-${i}`);
+  const started = performance.now();
+  execFileSync('dd', ['if=/dev/zero', `of=${target}`, 'bs=1M', `count=${PUBLISH_MB}`, 'conv=fsync'], { stdio: 'ignore' });
+  ddMbs.push((PUBLISH_MB * 1024 * 1024 / 1e6) / ((performance.now() - started) / 1000));
+  rmSync(target);
+}
+// A fresh process serves the GETs, so its peak RSS is that of serving, not of publishing.
+warden.kill('SIGTERM');
+await new Promise((resolve) => warden.once('exit', resolve));
+const served = pinned(process.execPath, [join(repo, 'dist/cli/main.js'), 'serve', '--data', data, '--port', String(wardenPort), '--host', '127.0.0.1', '--tokens', tokens, '--log-level', 'warn', '--node-id', 'bench'], { stdio: ['ignore', 'ignore', 'inherit'] });
+await waitHttp(wardenPort, '/healthz');
+servers.warden = { proc: served, base: `http://127.0.0.1:${wardenPort}/v1/files/bench/f/`, pid: () => served.pid };
+const root = join(data, 'bench', 'f', 'versions');
+for (const name of Object.keys(FILES)) if (statSync(join(root, name)).size !== FILES[name]) throw new Error('layout');
+
+// 2. Peers over the same directory.
+if (ONLY.includes('nginx')) {
+  const port = await freePort();
+  const conf = join(top, 'nginx.conf');
+  writeFileSync(conf, `worker_processes 1;\ndaemon off;\npid ${top}/nginx.pid;\nerror_log ${top}/nginx-error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  keepalive_requests 1000000;\n  client_body_temp_path ${top}/nginx-body;\n  proxy_temp_path ${top}/nginx-proxy;\n  fastcgi_temp_path ${top}/nginx-fastcgi;\n  uwsgi_temp_path ${top}/nginx-uwsgi;\n  scgi_temp_path ${top}/nginx-scgi;\n  default_type application/octet-stream;\n  server { listen 127.0.0.1:${port}; root ${root}; }\n}\n`);
+  const proc = pinned('nginx', ['-c', conf, '-e', `${top}/nginx-error.log`]);
+  await waitHttp(port, '/1k');
+  const worker = () => Number(execFileSync('pgrep', ['-P', String(proc.pid), '-f', 'nginx'], { encoding: 'utf8' }).trim().split('\n').pop());
+  servers.nginx = { proc, base: `http://127.0.0.1:${port}/`, pid: () => { try { return worker(); } catch { return proc.pid; } } };
+}
+if (ONLY.includes('sirv')) {
+  const port = await freePort();
+  const proc = pinned(process.execPath, [join(here, 'sirv-server.mjs'), root, String(port)]);
+  await waitHttp(port, '/1k');
+  servers.sirv = { proc, base: `http://127.0.0.1:${port}/`, pid: () => proc.pid };
+}
+if (ONLY.includes('fastify')) {
+  const port = await freePort();
+  const proc = pinned(process.execPath, [join(here, 'fastify-server.mjs'), root, String(port)]);
+  await waitHttp(port, '/1k');
+  servers['fastify-static'] = { proc, base: `http://127.0.0.1:${port}/`, pid: () => proc.pid };
+}
+
+// 3. Measure.
+const results = {};
+try {
+  for (const [name, s] of Object.entries(servers)) {
+    if (!ONLY.includes(name.replace('-static', ''))) continue;
+    const r = (results[name] = {});
+    for (const file of ['1k', '64k']) {
+      wrk(s.base + file, CONNS, 1); // warm-up
+      const runs = Array.from({ length: RUNS }, () => wrk(s.base + file, CONNS, SECONDS));
+      r[file] = { rps: stats(runs.map((x) => x.rps)), p99: stats(runs.map((x) => x.p99ms)), mbs: stats(runs.map((x) => x.mbs)) };
+    }
+    const dl = Array.from({ length: RUNS }, () => wrk(s.base + '100m', 1, SECONDS));
+    r.dl = stats(dl.map((x) => x.mbs));
+    r.rssMb = rssPeakKb(s.pid()) / 1024;
+  }
+} finally {
+  for (const s of Object.values(servers)) s.proc.kill('SIGTERM');
+}
+
+// 4. Print.
+const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const mmm = (s, f = f0) => `${f(s.min)}/${f(s.median)}/${f(s.max)}`;
+console.log(`\nbench/serve — ${RUNS} runs × ${SECONDS}s, wrk -t1 -c${CONNS} (core 1), servers on core 0; min/median/max\n`);
+console.log('| server | 1 KiB req/s | 1 KiB p99 ms | 64 KiB req/s | 64 KiB MB/s | 64 KiB p99 ms | 100 MiB MB/s | peak RSS MB |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const [name, r] of Object.entries(results)) {
+  console.log(`| ${name} | ${mmm(r['1k'].rps)} | ${mmm(r['1k'].p99, f2)} | ${mmm(r['64k'].rps)} | ${mmm(r['64k'].mbs)} | ${mmm(r['64k'].p99, f2)} | ${mmm(r.dl)} | ${f0(r.rssMb)} |`);
+}
+const w = results.warden;
+const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : 'n/a');
+console.log('\nRatios (medians), Warden ÷ peer:');
+for (const [name, r] of Object.entries(results)) {
+  if (name === 'warden') continue;
+  console.log(`  vs ${name}: 1 KiB ${ratio(w['1k'].rps.median, r['1k'].rps.median)}×, 64 KiB ${ratio(w['64k'].rps.median, r['64k'].rps.median)}×, 100 MiB ${ratio(w.dl.median, r.dl.median)}×`);
+}
+console.log(`\nPublish (${PUBLISH_MB} MiB, sha256 + fsync + rename): ${mmm(stats(publishMbs))} MB/s; dd conv=fsync: ${mmm(stats(ddMbs))} MB/s; ratio ${ratio(median(publishMbs), median(ddMbs))}×`);
+console.log(`Goals: 1 KiB ≥ 1.5× fastest Node peer and ≥ 0.3× nginx; 64 KiB ≥ 0.35× nginx; 100 MiB ≥ 0.8× nginx with RSS < 120 MB; publish ≥ 0.8× dd.`);
+rmSync(top, { recursive: true, force: true });

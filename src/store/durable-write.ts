@@ -1,0 +1,99 @@
+/**
+ * Durable writes: stream a body into a new read-only temp file while hashing it, with the size
+ * limit enforced as bytes arrive, then fsync; and small whole-file writes the same way.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { StoreError } from './errors.js';
+
+const WRITE_BATCH = 1024 * 1024;
+
+/**
+ * Streams `body` into a new file at `path` (created 0444, `O_EXCL | O_NOFOLLOW`), hashing it;
+ * fsyncs before resolving. Throws `WARDEN_ERR_STORE_TOO_LARGE` as soon as more than `maxBytes`
+ * arrived and `WARDEN_ERR_STORE_UPLOAD_ABORTED` when the stream fails; the caller removes the file.
+ */
+export async function receiveToFile(
+  body: AsyncIterable<Buffer> | Readable,
+  path: string,
+  options: { maxBytes: number; signal?: AbortSignal | undefined },
+): Promise<{ sha256: string; size: number }> {
+  const { maxBytes, signal } = options;
+  const hash = createHash('sha256');
+  let size = 0;
+  // Read-only from birth: the descriptor may still write, nobody else can.
+  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
+  // One batch is written while the next is received and hashed: disk and network overlap.
+  let writing: Promise<void> | undefined;
+  try {
+    let batch: Buffer[] = [];
+    let batched = 0;
+    // Do not destroy the request when we stop early (413): the server still answers on it.
+    const readable = body as Readable;
+    const chunks: AsyncIterable<Buffer> = typeof readable.iterator === 'function' ? readable.iterator({ destroyOnReturn: false }) : body;
+    for await (const chunk of chunks) {
+      signal?.throwIfAborted();
+      size += chunk.length;
+      if (size > maxBytes) {
+        throw new StoreError('WARDEN_ERR_STORE_TOO_LARGE', `upload exceeds ${maxBytes} bytes`);
+      }
+      hash.update(chunk);
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= WRITE_BATCH) {
+        await writing;
+        writing = writeAll(handle, batch);
+        writing.catch(() => undefined);
+        batch = [];
+        batched = 0;
+      }
+    }
+    signal?.throwIfAborted();
+    await writing;
+    if (batch.length > 0) await writeAll(handle, batch);
+    await handle.sync();
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (code === undefined || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ABORT_ERR') {
+      throw new StoreError('WARDEN_ERR_STORE_UPLOAD_ABORTED', 'upload ended before completion', { cause: error });
+    }
+    throw error;
+  } finally {
+    await writing?.catch(() => undefined);
+    await handle.close();
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** Writes every byte of `chunks` (writev may write less than asked). */
+export async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {
+  let pending = chunks;
+  while (pending.length > 0) {
+    const { bytesWritten } = await handle.writev(pending);
+    let left = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const chunk of pending) {
+      if (left >= chunk.length) {
+        left -= chunk.length;
+      } else {
+        rest.push(left > 0 ? chunk.subarray(left) : chunk);
+        left = 0;
+      }
+    }
+    pending = rest;
+  }
+}
+
+/** Writes `bytes` to a new read-only file at `path` and fsyncs it. */
+export async function writeDurable(path: string, bytes: Buffer): Promise<void> {
+  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
+  try {
+    await writeAll(handle, [bytes]);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
