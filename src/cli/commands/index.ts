@@ -7,9 +7,11 @@ export type Command = (argv: string[]) => Promise<number>;
  */
 export const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).demo,
+  doctor: async () => (await import('./doctor.js')).doctor,
 };
 
 /** One-line descriptions for `warden --help`. */
 export const summaries: Record<string, string> = {
   demo: 'run a local demo of leader election (in-memory backend)',
+  doctor: 'check the runtime: service-account token, data dir file system, etcd, clock',
 };
