@@ -22,10 +22,10 @@ export function checkClock(now: () => number = Date.now): CheckResult {
   return { id, status: 'ok', message: `wall clock ${new Date(time).toISOString()}` };
 }
 
-/** Warns when running as root: Warden needs no privilege (the image runs as UID 10001). */
-export function checkUser(getuid: (() => number) | undefined = process.getuid?.bind(process)): CheckResult {
+/** Warns when running as root (`getuid` null: a platform without user ids): Warden needs no privilege (the image runs as UID 10001). */
+export function checkUser(getuid: (() => number) | null = process.getuid?.bind(process) ?? null): CheckResult {
   const id = 'user';
-  if (getuid === undefined) return { id, status: 'skip', message: 'no user ids on this platform' };
+  if (getuid === null) return { id, status: 'skip', message: 'no user ids on this platform' };
   const uid = getuid();
   if (uid === 0) return { id, status: 'warn', message: 'running as root: run as an unprivileged user (the image uses UID 10001; Kubernetes: runAsNonRoot)' };
   return { id, status: 'ok', message: `running as uid ${uid}` };

@@ -32,7 +32,7 @@ export async function runSelfChecks(options: SelfCheckOptions = {}): Promise<Che
       ...(signal === undefined ? {} : { signal }),
     }),
   );
-  results.push(checkUser(options.getuid ?? process.getuid?.bind(process)));
+  results.push(checkUser(options.getuid ?? process.getuid?.bind(process) ?? null));
   results.push(checkClock(options.now));
   signal?.throwIfAborted();
   if (dataDir === undefined) {
