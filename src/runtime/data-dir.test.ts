@@ -1,9 +1,9 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { realpath, writeFile } from 'node:fs/promises';
+import { readdir, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTmpDir } from '../testing/index.js';
-import { checkDataFileSystem, checkDataWritable, checkFreeSpace } from './data-dir.js';
+import { fuseFatSuiteOptions, makeTmpDir, mountFat } from '../testing/index.js';
+import { checkDataFileSystem, checkDataSymlinks, checkDataWritable, checkFreeSpace } from './data-dir.js';
 
 async function fakeMountinfo(dir: string, line: (mountPoint: string) => string): Promise<string> {
   const real = await realpath(dir);
@@ -58,4 +58,20 @@ test('free space: fails below the minimum, warns below the warning level', async
   const fail = await checkFreeSpace(dir.path, { minFreeBytes: Number.MAX_SAFE_INTEGER });
   assert.equal(fail.status, 'fail');
   assert.match(fail.message, /free of .*\(need at least/);
+});
+
+test('symlink probe: native symlinks work in a local directory', async () => {
+  await using dir = await makeTmpDir();
+  const result = await checkDataSymlinks(dir.path);
+  assert.equal(result.status, 'ok');
+  assert.equal((await readdir(dir.path)).length, 0, 'the probe leaves nothing behind');
+});
+
+describe('symlink probe on a file system without symlinks (FUSE FAT)', fuseFatSuiteOptions(), () => {
+  test('warns (not fails) that aliases become Minshall+French files', async () => {
+    await using fat = await mountFat();
+    const result = await checkDataSymlinks(fat.path);
+    assert.equal(result.status, 'warn');
+    assert.match(result.message, /Minshall\+French/);
+  });
 });

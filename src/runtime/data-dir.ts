@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, realpath, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { probeNativeSymlinks } from 'warden/mfsymlink';
 import { formatBytes, type CheckResult } from './check.js';
 import { findMount, hasMfsymlinks, isCifs, readMountinfo, DEFAULT_MOUNTINFO_PATH } from './mountinfo.js';
 
@@ -105,4 +106,24 @@ export async function checkFreeSpace(dir: string, options: DataDirCheckOptions =
   if (free < minFree) return { id, status: 'fail', message: `${figure} on ${dir} (need at least ${formatBytes(minFree)})` };
   if (free < warnFree || (total > 0 && free / total < 0.05)) return { id, status: 'warn', message: `${figure} on ${dir}: running low` };
   return { id, status: 'ok', message: `${figure} on ${dir}` };
+}
+
+/**
+ * Probes whether `dir` takes native symlinks (`symlink()` then `unlink()`, via `warden/mfsymlink`).
+ * Without them Warden still works: it stores aliases as Minshall+French files.
+ */
+export async function checkDataSymlinks(dir: string): Promise<CheckResult> {
+  const id = 'data-symlinks';
+  try {
+    if (await probeNativeSymlinks(dir)) return { id, status: 'ok', message: `native symlinks work in ${dir}` };
+  } catch (error) {
+    return { id, status: 'fail', message: `cannot probe symlinks in ${dir}: ${(error as Error).message}` };
+  }
+  return {
+    id,
+    status: 'warn',
+    message:
+      `${dir} rejects symlink(): Warden stores aliases as Minshall+French link files instead (works, ` +
+      'but tools other than Warden and kernels without mfsymlinks see them as small regular files)',
+  };
 }

@@ -1,6 +1,6 @@
 export { anyFailed, formatBytes, formatCheck } from './check.js';
 export type { CheckResult, CheckStatus } from './check.js';
-export { checkDataFileSystem, checkDataWritable, checkFreeSpace } from './data-dir.js';
+export { checkDataFileSystem, checkDataSymlinks, checkDataWritable, checkFreeSpace } from './data-dir.js';
 export type { DataDirCheckOptions } from './data-dir.js';
 export { ERROR_CODES, RuntimeError, ServiceAccountTokenError } from './errors.js';
 export { checkEtcd, fetchEtcdVersion } from './etcd-version.js';

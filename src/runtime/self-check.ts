@@ -1,5 +1,5 @@
 import type { CheckResult } from './check.js';
-import { checkDataFileSystem, checkDataWritable, checkFreeSpace, type DataDirCheckOptions } from './data-dir.js';
+import { checkDataFileSystem, checkDataSymlinks, checkDataWritable, checkFreeSpace, type DataDirCheckOptions } from './data-dir.js';
 import { checkEtcd, type EtcdCheckOptions } from './etcd-version.js';
 import { checkClock, checkServiceAccountToken, checkUser } from './host.js';
 import type { DetectServiceAccountTokenOptions } from './service-account.js';
@@ -41,6 +41,7 @@ export async function runSelfChecks(options: SelfCheckOptions = {}): Promise<Che
     const fs = await checkDataFileSystem(dataDir, options);
     results.push(fs);
     if (fs.status !== 'fail') {
+      results.push(await checkDataSymlinks(dataDir));
       results.push(...(await checkDataWritable(dataDir, options)));
       results.push(await checkFreeSpace(dataDir, options));
     }

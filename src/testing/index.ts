@@ -8,3 +8,6 @@ export { makeTmpDir } from './tmp-dir.js';
 export type { TmpDir } from './tmp-dir.js';
 export { waitFor } from './wait-for.js';
 export type { WaitForOptions } from './wait-for.js';
+export { kernelReadlink, kernelSscanf } from './mf-kernel-model.js';
+export { fuseFatSuiteOptions, fuseFatUnavailable, mountFat } from './fusefat.js';
+export type { FatMount } from './fusefat.js';

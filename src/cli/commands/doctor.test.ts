@@ -31,7 +31,7 @@ test('warden doctor prints one line per check and exits 1 when one fails', async
   const good = spawnSync(process.execPath, [cli, 'doctor', '--data', dir.path], { encoding: 'utf8', env });
   const lines = good.stdout.trim().split('\n');
   const ids = lines.map((line) => line.split(/\s+/)[1]);
-  assert.deepEqual(ids, ['service-account-token', 'user', 'clock', 'data-fs', 'data-writable', 'data-clock', 'data-free-space', 'etcd']);
+  assert.deepEqual(ids, ['service-account-token', 'user', 'clock', 'data-fs', 'data-symlinks', 'data-writable', 'data-clock', 'data-free-space', 'etcd']);
   for (const line of lines) assert.match(line, /^(OK|WARN|FAIL|SKIP)\s/);
   // This machine may or may not have a token mounted or little space; the exit code must agree with the lines.
   assert.equal(good.status, lines.some((line) => line.startsWith('FAIL')) ? 1 : 0);

@@ -8,10 +8,12 @@ export type Command = (argv: string[]) => Promise<number>;
 export const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).demo,
   doctor: async () => (await import('./doctor.js')).doctor,
+  mfsymlink: async () => (await import('./mfsymlink.js')).mfsymlink,
 };
 
 /** One-line descriptions for `warden --help`. */
 export const summaries: Record<string, string> = {
   demo: 'run a local demo of leader election (in-memory backend)',
   doctor: 'check the runtime: service-account token, data dir file system, etcd, clock',
+  mfsymlink: 'read, create, check and convert Minshall+French (XSym) symlinks',
 };
