@@ -1,0 +1,13 @@
+export { createServer } from './create-server.js';
+export type { ServerDeps, WardenServer, ClusterView } from './create-server.js';
+export { Authenticator, hashToken, parseTokensFile } from './auth.js';
+export type { Scope, TokenEntry, Principal, AuthResult } from './auth.js';
+export { ServerError, ERROR_CODES, HTTP_STATUS, statusForCode, ALL_CODES } from './errors.js';
+export { createMetrics } from './metrics.js';
+export type { ServerMetrics } from './metrics.js';
+export { FileCache } from './file-cache.js';
+export type { FileCacheOptions, CachedVersion } from './file-cache.js';
+export { parseTarget } from './parse-path.js';
+export type { Route, Target } from './parse-path.js';
+export { parseRange } from './range.js';
+export { SHA256_HEADER } from './routes/write-file.js';

@@ -1,0 +1,527 @@
+/**
+ * Versions and aliases on a directory (layout in DESIGN.md). Publishing streams to a temp file
+ * in `DATA/.warden/tmp/NODE-ID/` while hashing, fsyncs, then commits under a per-version mutex:
+ * content renamed into place, directory fsynced, metadata renamed beside it, directory fsynced.
+ * The metadata file is the commit point: content without metadata is invisible and swept at
+ * open. Reads go through {@link openConfinedFile}; aliases are read as link text, validated,
+ * and resolved by name — never followed.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, realpath, rename, rm, unlink, lstat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { readAliasLink, writeAliasLink, type SymlinkMode } from './alias-link.js';
+import { assertRealDirs, ensureRealDirs, fsyncDir, openConfinedFile, readConfinedFile, type ConfinedFile } from './confined-fs.js';
+import { StoreError, fromFsError } from './errors.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { assertName, isValidName } from './names.js';
+import { localWriteAuthority, type WriteAuthority } from './write-authority.js';
+
+/** Metadata stored beside each version as `VERSION.json`. */
+export interface VersionMeta {
+  readonly version: string;
+  /** Lowercase hex sha256 of the content. */
+  readonly sha256: string;
+  /** Content length in bytes. */
+  readonly size: number;
+  readonly contentType: string;
+  /** ISO-8601 time of the commit. */
+  readonly createdAt: string;
+  /** Fencing token of the leadership that committed it. */
+  readonly fencingToken: string;
+}
+
+/** An alias as listed: its version, or the corruption code when its link is invalid. */
+export interface AliasEntry {
+  readonly alias: string;
+  readonly version: string | null;
+  readonly error?: string;
+}
+
+/** Options of {@link Store.open}. */
+export interface StoreOptions {
+  /** The data directory (DATA). Created if missing. */
+  root: string;
+  /** This node's id; names its temp folder `DATA/.warden/tmp/NODE-ID/`. Default `'local'`. */
+  nodeId?: string;
+  /** How alias links are written. Default `'auto'`. */
+  symlinks?: SymlinkMode;
+  /** Largest accepted upload, in bytes. Default 5 GiB. */
+  maxUploadBytes?: number;
+  /** Who may write for an owner. Default: this node, always ({@link localWriteAuthority}). */
+  authority?: WriteAuthority;
+  /** Remove content files that have no metadata (uncommitted) at open. Default true (single node). */
+  sweepOrphans?: boolean;
+  /** Called after a version or alias changes (for caches). */
+  onChange?: (change: StoreChange) => void;
+}
+
+/** What changed, for cache invalidation. */
+export interface StoreChange {
+  readonly kind: 'version' | 'alias';
+  readonly owner: string;
+  readonly name: string;
+  readonly key: string;
+}
+
+/** Options of {@link Store.publish}. */
+export interface PublishOptions {
+  /** Hex sha256 the client announced; a mismatch keeps nothing. */
+  sha256?: string;
+  /** Content-Type to store (already chosen). Default `application/octet-stream`. */
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** Result of a publish: `created` (201) or `identical` re-publish (200). */
+export interface PublishResult {
+  readonly status: 'created' | 'identical';
+  readonly meta: VersionMeta;
+}
+
+/** An open version: descriptor, its metadata; the caller closes the handle. */
+export interface OpenVersion extends ConfinedFile {
+  readonly meta: VersionMeta;
+}
+
+const DEFAULT_MAX_UPLOAD = 5 * 1024 ** 3;
+const WRITE_BATCH = 1024 * 1024;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** A store of immutable versions and movable aliases under one data directory. */
+export class Store {
+  /** Absolute, symlink-free path of DATA. */
+  readonly root: string;
+  readonly nodeId: string;
+  readonly maxUploadBytes: number;
+  readonly #tmp: string;
+  readonly #symlinks: SymlinkMode;
+  readonly #authority: WriteAuthority;
+  readonly #mutex = new KeyedMutex();
+  readonly #listeners = new Set<(change: StoreChange) => void>();
+  #closed = false;
+
+  private constructor(root: string, tmp: string, options: StoreOptions) {
+    this.root = root;
+    this.#tmp = tmp;
+    this.nodeId = options.nodeId ?? 'local';
+    this.maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
+    this.#symlinks = options.symlinks ?? 'auto';
+    this.#authority = options.authority ?? localWriteAuthority();
+    if (options.onChange) this.#listeners.add(options.onChange);
+  }
+
+  /**
+   * Opens (creating if needed) a store: resolves DATA once (it may itself be a symlink the
+   * operator chose), empties this node's temp folder, and sweeps uncommitted content.
+   */
+  static async open(options: StoreOptions): Promise<Store> {
+    const nodeId = options.nodeId ?? 'local';
+    assertName(nodeId, 'name');
+    await mkdir(options.root, { recursive: true });
+    const root = await realpath(options.root);
+    const tmp = await ensureRealDirs(root, ['.warden', 'tmp', nodeId]);
+    for (const entry of await readdir(tmp)) await rm(join(tmp, entry), { recursive: true, force: true });
+    const store = new Store(root, tmp, { ...options, nodeId });
+    if (options.sweepOrphans ?? true) await store.#sweepOrphans();
+    return store;
+  }
+
+  /** Closes the store; later calls throw `WARDEN_ERR_STORE_CLOSED`. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Calls `listener` after every version or alias change made through this store; returns an unsubscribe function. */
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(change: StoreChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreError('WARDEN_ERR_STORE_CLOSED', 'store is closed');
+  }
+
+  /**
+   * Publishes `body` as OWNER/NAME/VERSION. Streams to a temp file with back-pressure while
+   * hashing; enforces the size limit as bytes arrive; commits atomically. Identical bytes for an
+   * existing version → `identical`; different bytes → `WARDEN_ERR_STORE_VERSION_CONFLICT`.
+   * On any failure nothing is left behind.
+   */
+  async publish(owner: string, name: string, version: string, body: AsyncIterable<Buffer> | Readable, options: PublishOptions = {}): Promise<PublishResult> {
+    assertName(owner, 'owner');
+    assertName(name, 'name');
+    assertName(version, 'version');
+    if (options.sha256 !== undefined && !HEX64.test(options.sha256)) {
+      throw new StoreError('WARDEN_ERR_STORE_DIGEST_MISMATCH', 'announced sha256 is not 64 lowercase hex digits');
+    }
+    this.#assertOpen();
+    const guard = await this.#authority.acquire(owner, options.signal ? { signal: options.signal } : {});
+    const base = join(this.#tmp, randomBytes(12).toString('hex'));
+    const tempContent = `${base}.data`;
+    const tempMeta = `${base}.json`;
+    try {
+      const { sha256, size } = await this.#receive(body, tempContent, options.signal);
+      if (options.sha256 !== undefined && options.sha256 !== sha256) {
+        throw new StoreError('WARDEN_ERR_STORE_DIGEST_MISMATCH', `sha256 mismatch: announced ${options.sha256}, received ${sha256}`);
+      }
+      const meta: VersionMeta = {
+        version,
+        sha256,
+        size,
+        contentType: options.contentType ?? 'application/octet-stream',
+        createdAt: new Date().toISOString(),
+        fencingToken: guard.fencingToken,
+      };
+      await writeDurable(tempMeta, Buffer.from(`${JSON.stringify(meta)}\n`));
+      return await this.#mutex.run(`v:${owner}/${name}/${version}`, async () => {
+        const existing = await this.readMeta(owner, name, version).catch((error: unknown) => {
+          if (error instanceof StoreError && error.code === 'WARDEN_ERR_STORE_NOT_FOUND') return undefined;
+          throw error;
+        });
+        if (existing) {
+          if (existing.sha256 === sha256 && existing.size === size) return { status: 'identical', meta: existing } as const;
+          throw new StoreError('WARDEN_ERR_STORE_VERSION_CONFLICT', `${owner}/${name}/${version} exists with different content`);
+        }
+        const dir = await ensureRealDirs(this.root, [owner, name, 'versions']);
+        // Fencing: the last check before the commit lands.
+        if (guard.signal.aborted) throw new StoreError('WARDEN_ERR_STORE_NOT_WRITER', `lost write permission for ${owner}`, { retryable: true });
+        await rename(tempContent, join(dir, version));
+        await fsyncDir(dir);
+        await rename(tempMeta, join(dir, `${version}.json`));
+        await fsyncDir(dir);
+        this.#emit({ kind: 'version', owner, name, key: version });
+        return { status: 'created', meta } as const;
+      });
+    } catch (error) {
+      throw fromFsError(error, `${owner}/${name}/${version}`);
+    } finally {
+      await unlink(tempContent).catch(() => undefined);
+      await unlink(tempMeta).catch(() => undefined);
+    }
+  }
+
+  async #receive(body: AsyncIterable<Buffer> | Readable, path: string, signal: AbortSignal | undefined): Promise<{ sha256: string; size: number }> {
+    const hash = createHash('sha256');
+    let size = 0;
+    // Read-only from birth: the descriptor may still write, nobody else can.
+    const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
+    try {
+      let batch: Buffer[] = [];
+      let batched = 0;
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        signal?.throwIfAborted();
+        size += chunk.length;
+        if (size > this.maxUploadBytes) {
+          throw new StoreError('WARDEN_ERR_STORE_TOO_LARGE', `upload exceeds ${this.maxUploadBytes} bytes`);
+        }
+        hash.update(chunk);
+        batch.push(chunk);
+        batched += chunk.length;
+        if (batched >= WRITE_BATCH) {
+          await writeAll(handle, batch);
+          batch = [];
+          batched = 0;
+        }
+      }
+      signal?.throwIfAborted();
+      if (batch.length > 0) await writeAll(handle, batch);
+      await handle.sync();
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
+      if (code === undefined || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ABORT_ERR') {
+        throw new StoreError('WARDEN_ERR_STORE_UPLOAD_ABORTED', 'upload ended before completion', { cause: error });
+      }
+      throw error;
+    } finally {
+      await handle.close();
+    }
+    return { sha256: hash.digest('hex'), size };
+  }
+
+  /** Reads and validates a version's metadata; `WARDEN_ERR_STORE_NOT_FOUND` when uncommitted. */
+  async readMeta(owner: string, name: string, version: string): Promise<VersionMeta> {
+    assertName(owner, 'owner');
+    assertName(name, 'name');
+    assertName(version, 'version');
+    const bytes = await readConfinedFile(this.root, [owner, name, 'versions', `${version}.json`]);
+    return parseMeta(bytes, version);
+  }
+
+  /**
+   * Opens a committed version for reading (confined, `O_NOFOLLOW`). The caller closes
+   * `handle`. Content whose size disagrees with its metadata is reported corrupt.
+   */
+  async openVersion(owner: string, name: string, version: string): Promise<OpenVersion> {
+    this.#assertOpen();
+    const meta = await this.readMeta(owner, name, version);
+    const file = await openConfinedFile(this.root, [owner, name, 'versions', version]);
+    if (file.stat.size !== meta.size) {
+      await file.handle.close();
+      throw new StoreError('WARDEN_ERR_STORE_CORRUPT_METADATA', `${owner}/${name}/${version}: size ${file.stat.size} differs from metadata ${meta.size}`);
+    }
+    return { ...file, meta };
+  }
+
+  /**
+   * Returns the version an alias points to. The link text must be exactly
+   * `../versions/<valid version>`; anything else is `WARDEN_ERR_STORE_CORRUPT_ALIAS` and is
+   * never followed.
+   */
+  async resolveAlias(owner: string, name: string, alias: string): Promise<string> {
+    assertName(owner, 'owner');
+    assertName(name, 'name');
+    assertName(alias, 'alias');
+    this.#assertOpen();
+    await assertRealDirs(this.root, [owner, name, 'aliases']);
+    const path = join(this.root, owner, name, 'aliases', alias);
+    let target: string;
+    try {
+      await lstat(path);
+    } catch (error) {
+      throw fromFsError(error, `${owner}/${name}/@${alias}`);
+    }
+    try {
+      target = await readAliasLink(path);
+    } catch (error) {
+      throw new StoreError('WARDEN_ERR_STORE_CORRUPT_ALIAS', `${owner}/${name}/@${alias}: not a link`, { cause: error });
+    }
+    const version = aliasTargetVersion(target);
+    if (version === undefined) {
+      throw new StoreError('WARDEN_ERR_STORE_CORRUPT_ALIAS', `${owner}/${name}/@${alias}: target ${JSON.stringify(target.slice(0, 300))} is not ../versions/<version>`);
+    }
+    return version;
+  }
+
+  /**
+   * Points an alias at an existing version, atomically (temp link + rename). `ifMatch`, when
+   * given, sees the current target (null if none or corrupt) under the alias's mutex and
+   * decides whether the move may go on (compare-and-set).
+   */
+  async setAlias(
+    owner: string,
+    name: string,
+    alias: string,
+    version: string,
+    options: { ifMatch?: (current: VersionMeta | null) => boolean; signal?: AbortSignal } = {},
+  ): Promise<{ previous: string | null; meta: VersionMeta }> {
+    assertName(owner, 'owner');
+    assertName(name, 'name');
+    assertName(alias, 'alias');
+    assertName(version, 'version');
+    this.#assertOpen();
+    const guard = await this.#authority.acquire(owner, options.signal ? { signal: options.signal } : {});
+    return await this.#mutex.run(`a:${owner}/${name}/${alias}`, async () => {
+      const previous = await this.resolveAlias(owner, name, alias).catch(() => null);
+      if (options.ifMatch) {
+        const current = previous === null ? null : await this.readMeta(owner, name, previous).catch(() => null);
+        if (!options.ifMatch(current)) {
+          throw new StoreError('WARDEN_ERR_STORE_PRECONDITION_FAILED', `@${alias} does not match If-Match (now ${previous ?? 'unset'})`);
+        }
+      }
+      // Hold the version's mutex until the link lands, so a concurrent delete sees the alias.
+      const meta = await this.#mutex.run(`v:${owner}/${name}/${version}`, async () => {
+        const target = await this.readMeta(owner, name, version);
+        const dir = await ensureRealDirs(this.root, [owner, name, 'aliases']);
+        if (guard.signal.aborted) throw new StoreError('WARDEN_ERR_STORE_NOT_WRITER', `lost write permission for ${owner}`, { retryable: true });
+        try {
+          await writeAliasLink(`../versions/${version}`, join(dir, alias), this.#symlinks);
+          await fsyncDir(dir);
+        } catch (error) {
+          throw fromFsError(error, `${owner}/${name}/@${alias}`);
+        }
+        return target;
+      });
+      this.#emit({ kind: 'alias', owner, name, key: alias });
+      return { previous, meta };
+    });
+  }
+
+  /** Removes an alias; `WARDEN_ERR_STORE_NOT_FOUND` when it does not exist. */
+  async deleteAlias(owner: string, name: string, alias: string, options: { ifMatch?: (current: VersionMeta | null) => boolean } = {}): Promise<void> {
+    assertName(owner, 'owner');
+    assertName(name, 'name');
+    assertName(alias, 'alias');
+    this.#assertOpen();
+    const guard = await this.#authority.acquire(owner);
+    await this.#mutex.run(`a:${owner}/${name}/${alias}`, async () => {
+      await assertRealDirs(this.root, [owner, name, 'aliases']);
+      const path = join(this.root, owner, name, 'aliases', alias);
+      if (options.ifMatch) {
+        const previous = await this.resolveAlias(owner, name, alias).catch(() => null);
+        const current = previous === null ? null : await this.readMeta(owner, name, previous).catch(() => null);
+        if (!options.ifMatch(current)) throw new StoreError('WARDEN_ERR_STORE_PRECONDITION_FAILED', `@${alias} does not match If-Match`);
+      }
+      if (guard.signal.aborted) throw new StoreError('WARDEN_ERR_STORE_NOT_WRITER', `lost write permission for ${owner}`, { retryable: true });
+      try {
+        const stat = await lstat(path);
+        if (stat.isDirectory()) throw new StoreError('WARDEN_ERR_STORE_CORRUPT_ALIAS', `@${alias} is a directory`);
+        await unlink(path);
+      } catch (error) {
+        throw fromFsError(error, `${owner}/${name}/@${alias}`);
+      }
+      this.#emit({ kind: 'alias', owner, name, key: alias });
+    });
+  }
+
+  /**
+   * Deletes a version. Refused with `WARDEN_ERR_STORE_VERSION_ALIASED` while an alias points
+   * to it, unless `force` (the aliases then dangle and answer 404). Metadata goes first, so a
+   * crash in between leaves an invisible orphan, never a half version.
+   */
+  async deleteVersion(owner: string, name: string, version: string, options: { force?: boolean } = {}): Promise<void> {
+    assertName(owner, 'owner');
+    assertName(name, 'name');
+    assertName(version, 'version');
+    this.#assertOpen();
+    const guard = await this.#authority.acquire(owner);
+    await this.#mutex.run(`v:${owner}/${name}/${version}`, async () => {
+      await this.readMeta(owner, name, version);
+      if (!options.force) {
+        const holders = (await this.listAliases(owner, name)).filter((a) => a.version === version).map((a) => a.alias);
+        if (holders.length > 0) {
+          throw new StoreError('WARDEN_ERR_STORE_VERSION_ALIASED', `${version} is the target of @${holders.join(', @')}; use force to delete anyway`);
+        }
+      }
+      if (guard.signal.aborted) throw new StoreError('WARDEN_ERR_STORE_NOT_WRITER', `lost write permission for ${owner}`, { retryable: true });
+      const dir = join(this.root, owner, name, 'versions');
+      try {
+        await unlink(join(dir, `${version}.json`));
+        await fsyncDir(dir);
+        await unlink(join(dir, version)).catch((error: unknown) => {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        });
+      } catch (error) {
+        throw fromFsError(error, `${owner}/${name}/${version}`);
+      }
+      this.#emit({ kind: 'version', owner, name, key: version });
+    });
+  }
+
+  /** Lists committed versions (metadata), oldest first by creation time. */
+  async listVersions(owner: string, name: string): Promise<VersionMeta[]> {
+    assertName(owner, 'owner');
+    assertName(name, 'name');
+    this.#assertOpen();
+    await assertRealDirs(this.root, [owner, name]);
+    const entries = await this.#readdirConfined([owner, name, 'versions']);
+    const metas: VersionMeta[] = [];
+    for (const entry of entries) {
+      if (!entry.endsWith('.json')) continue;
+      const version = entry.slice(0, -'.json'.length);
+      if (!isValidName(version, 'version')) continue;
+      try {
+        metas.push(await this.readMeta(owner, name, version));
+      } catch {
+        // Unreadable or racing with a delete: not a committed version.
+      }
+    }
+    return metas.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.version.localeCompare(b.version)));
+  }
+
+  /** Lists aliases with their versions; corrupt ones carry `error` and `version: null`. */
+  async listAliases(owner: string, name: string): Promise<AliasEntry[]> {
+    const entries = await this.#readdirConfined([owner, name, 'aliases']);
+    const aliases: AliasEntry[] = [];
+    for (const alias of entries.sort()) {
+      if (!isValidName(alias, 'alias')) continue;
+      try {
+        aliases.push({ alias, version: await this.resolveAlias(owner, name, alias) });
+      } catch (error) {
+        const code = error instanceof StoreError ? error.code : 'WARDEN_ERR_STORE_IO';
+        if (code !== 'WARDEN_ERR_STORE_NOT_FOUND') aliases.push({ alias, version: null, error: code });
+      }
+    }
+    return aliases;
+  }
+
+  async #readdirConfined(parts: string[]): Promise<string[]> {
+    try {
+      await assertRealDirs(this.root, parts);
+      return await readdir(join(this.root, ...parts));
+    } catch (error) {
+      const converted = fromFsError(error, parts.join('/'));
+      if (converted.code === 'WARDEN_ERR_STORE_NOT_FOUND') return [];
+      throw converted;
+    }
+  }
+
+  async #sweepOrphans(): Promise<void> {
+    for (const owner of await readdir(this.root)) {
+      if (!isValidName(owner, 'owner')) continue;
+      for (const name of await this.#readdirConfined([owner]).catch(() => [])) {
+        if (!isValidName(name, 'name')) continue;
+        const files = new Set(await this.#readdirConfined([owner, name, 'versions']).catch(() => []));
+        for (const file of files) {
+          if (isValidName(file, 'version') && !files.has(`${file}.json`)) {
+            await unlink(join(this.root, owner, name, 'versions', file)).catch(() => undefined);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Returns the version named by an alias link text, or undefined when the text is corrupt. */
+export function aliasTargetVersion(target: string): string | undefined {
+  const prefix = '../versions/';
+  if (!target.startsWith(prefix)) return undefined;
+  const version = target.slice(prefix.length);
+  return isValidName(version, 'version') ? version : undefined;
+}
+
+function parseMeta(bytes: Buffer, version: string): VersionMeta {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new StoreError('WARDEN_ERR_STORE_CORRUPT_METADATA', `${version}.json does not parse`, { cause: error });
+  }
+  const m = value as Partial<VersionMeta> | null;
+  if (
+    !m || typeof m !== 'object' || m.version !== version || typeof m.sha256 !== 'string' || !HEX64.test(m.sha256) ||
+    typeof m.size !== 'number' || !Number.isSafeInteger(m.size) || m.size < 0 || typeof m.contentType !== 'string' ||
+    typeof m.createdAt !== 'string' || typeof m.fencingToken !== 'string'
+  ) {
+    throw new StoreError('WARDEN_ERR_STORE_CORRUPT_METADATA', `${version}.json is missing fields`);
+  }
+  return { version, sha256: m.sha256, size: m.size, contentType: m.contentType, createdAt: m.createdAt, fencingToken: m.fencingToken };
+}
+
+async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {
+  let pending = chunks;
+  while (pending.length > 0) {
+    const { bytesWritten } = await handle.writev(pending);
+    let left = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const chunk of pending) {
+      if (left >= chunk.length) {
+        left -= chunk.length;
+      } else {
+        rest.push(left > 0 ? chunk.subarray(left) : chunk);
+        left = 0;
+      }
+    }
+    pending = rest;
+  }
+}
+
+async function writeDurable(path: string, bytes: Buffer): Promise<void> {
+  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
+  try {
+    await writeAll(handle, [bytes]);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
