@@ -8,3 +8,5 @@ export { strategicMerge } from './strategic-merge.js';
 export type { Json } from './strategic-merge.js';
 export { describeObject, typecheckObjects, validateSchemas } from './validate.js';
 export { DEPLOY_DIR, OVERLAYS } from './paths.js';
+export { imageCommand, lintDockerfile, parseDockerfile, stages } from './dockerfile.js';
+export type { DockerfileExpectations, Instruction, Stage } from './dockerfile.js';
