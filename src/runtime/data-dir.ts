@@ -117,7 +117,7 @@ export async function checkDataSymlinks(dir: string): Promise<CheckResult> {
   try {
     if (await probeNativeSymlinks(dir)) return { id, status: 'ok', message: `native symlinks work in ${dir}` };
   } catch (error) {
-    return { id, status: 'fail', message: `cannot probe symlinks in ${dir}: ${(error as Error).message}` };
+    return { id, status: 'fail', message: (error as Error).message };
   }
   return {
     id,
