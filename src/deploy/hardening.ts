@@ -71,11 +71,33 @@ interface NetworkPolicySpec {
   egress?: NetworkPolicyRule[];
 }
 
-/** The `serve` flags' environment variables (DESIGN.md's CLI contract), minus the unsafe one. */
-export const SERVE_ENV = new Set([
+/** The `serve` flags' environment variables (DESIGN.md's CLI contract plus the server's extras). */
+export const SERVE_ENV: ReadonlySet<string> = new Set([
   'WARDEN_DATA', 'WARDEN_PORT', 'WARDEN_HOST', 'WARDEN_TOKENS', 'WARDEN_READ_AUTH', 'WARDEN_SYMLINKS', 'WARDEN_ETCD',
-  'WARDEN_ADVERTISE', 'WARDEN_NODE_ID', 'WARDEN_PARTITIONS', 'WARDEN_TTL', 'WARDEN_KEEP',
+  'WARDEN_ADVERTISE', 'WARDEN_NODE_ID', 'WARDEN_PARTITIONS', 'WARDEN_TTL', 'WARDEN_KEEP', 'WARDEN_ALLOW_SERVICE_ACCOUNT_TOKEN',
+  'WARDEN_MAX_UPLOAD', 'WARDEN_LOG_LEVEL', 'WARDEN_DRAIN_TIMEOUT',
 ]);
+
+/** Options of {@link checkHardening}. */
+export interface HardeningOptions {
+  /** Name of Warden's workload. Default `warden`. */
+  wardenName?: string;
+  /** The environment variables `warden serve` reads (from `warden serve --help`). Default {@link SERVE_ENV}. */
+  serveEnv?: ReadonlySet<string>;
+}
+
+/** The drain time `warden serve` uses when WARDEN_DRAIN_TIMEOUT is not set, in seconds. */
+const DEFAULT_DRAIN_S = 30;
+/** Time left after preStop and draining to resign partitions and close the etcd session, in seconds. */
+const RESIGN_MARGIN_S = 10;
+
+function preStopSeconds(container: Container): number {
+  const preStop = container.lifecycle?.preStop;
+  if (preStop?.sleep?.seconds !== undefined) return preStop.sleep.seconds;
+  const command = preStop?.exec?.command ?? [];
+  const sleep = command.findIndex((arg) => /(^|\/)sleep$/.test(arg));
+  return sleep === -1 ? 0 : Number(command[sleep + 1] ?? 0);
+}
 
 const RBAC_KINDS = new Set(['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']);
 const DNS_PORT = 53;
@@ -215,7 +237,8 @@ function checkWardenNetwork(objects: readonly K8sObject[], warden: Workload, pro
  * security contexts, probes, resources, pinned images, zone spread, PDBs, PVC-only storage,
  * network policies, namespaces. `wardenName` names Warden's workload.
  */
-export function checkHardening(objects: readonly K8sObject[], wardenName = 'warden'): string[] {
+export function checkHardening(objects: readonly K8sObject[], options: HardeningOptions = {}): string[] {
+  const { wardenName = 'warden', serveEnv = SERVE_ENV } = options;
   const problems: string[] = [];
   for (const object of objects) {
     if (RBAC_KINDS.has(object.kind)) problems.push(`${describeObject(object)}: no RBAC objects: Warden never calls the Kubernetes API`);
@@ -254,12 +277,17 @@ export function checkHardening(objects: readonly K8sObject[], wardenName = 'ward
   }
   const preStop = container.lifecycle?.preStop;
   if (preStop === undefined) problems.push('warden: needs a preStop hook so the pod leaves the Service before SIGTERM');
-  if ((warden.spec.terminationGracePeriodSeconds ?? 30) < 30) problems.push('warden: terminationGracePeriodSeconds must leave time (>= 30 s) to drain and resign');
+  const env = new Map((container.env ?? []).map((v) => [v.name, v.value]));
+  const drain = Number(env.get('WARDEN_DRAIN_TIMEOUT') ?? DEFAULT_DRAIN_S);
+  const needed = preStopSeconds(container) + drain + RESIGN_MARGIN_S;
+  const grace = warden.spec.terminationGracePeriodSeconds ?? 30;
+  if (grace < needed) {
+    problems.push(`warden: terminationGracePeriodSeconds ${grace} < preStop + drain (${drain} s) + ${RESIGN_MARGIN_S} s to resign = ${needed}`);
+  }
   for (const variable of container.env ?? []) {
     if (variable.name === 'WARDEN_ALLOW_SERVICE_ACCOUNT_TOKEN') problems.push('warden: must not set WARDEN_ALLOW_SERVICE_ACCOUNT_TOKEN');
-    else if (variable.name.startsWith('WARDEN_') && !SERVE_ENV.has(variable.name)) problems.push(`warden: ${variable.name} is not a serve flag`);
+    else if (variable.name.startsWith('WARDEN_') && !serveEnv.has(variable.name)) problems.push(`warden: ${variable.name} is not a serve flag`);
   }
-  const env = new Map((container.env ?? []).map((v) => [v.name, v.value]));
   const tokens = env.get('WARDEN_TOKENS');
   const secretVolumes = new Set((warden.spec.volumes ?? []).filter((v) => v.secret !== undefined).map((v) => v.name));
   if (tokens === undefined || !(container.volumeMounts ?? []).some((m) => secretVolumes.has(m.name) && tokens.startsWith(`${m.mountPath}/`))) {

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { makeTmpDir } from '../testing/index.js';
-import { checkHardening, workloads } from './hardening.js';
+import { checkHardening, SERVE_ENV, workloads } from './hardening.js';
 import { parseYamlDocuments, renderKustomization, type K8sObject } from './kustomize.js';
 import { DEPLOY_DIR, OVERLAYS } from './paths.js';
 import { typecheckObjects, validateSchemas } from './validate.js';
@@ -20,6 +21,18 @@ function wardenEnv(objects: K8sObject[]): Map<string, string | undefined> {
   return new Map((warden.spec.containers[0]!.env ?? []).map((v) => [v.name, v.value]));
 }
 
+/** The WARDEN_* variables `warden serve` reads, from its own --help (so the manifests follow the CLI). */
+function serveEnv(): Set<string> {
+  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const help = spawnSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0, help.stderr);
+  return new Set([...help.stdout.matchAll(/\[(WARDEN_[A-Z_]+)\]/g)].map((m) => m[1]!));
+}
+
+test('the manifests and the checks know the same serve variables as warden serve --help', () => {
+  assert.deepEqual([...serveEnv()].sort(), [...SERVE_ENV].sort());
+});
+
 for (const overlay of OVERLAYS) {
   describe(`overlay ${overlay}`, () => {
     test('renders, and every object validates against the Kubernetes schemas and types', async () => {
@@ -30,7 +43,7 @@ for (const overlay of OVERLAYS) {
     });
 
     test('meets every hardening rule', async () => {
-      assert.deepEqual(checkHardening(await renderKustomization(overlayDir(overlay))), []);
+      assert.deepEqual(checkHardening(await renderKustomization(overlayDir(overlay)), { serveEnv: serveEnv() }), []);
     });
   });
 }
@@ -108,7 +121,8 @@ const BREAKAGES: { name: string; expect: RegExp; mutate: (objects: Any[]) => voi
   { name: 'a PDB allowing two down', expect: /maxUnavailable must be 1/, mutate: (o) => ((find(o, 'PodDisruptionBudget', 'warden') as Any).spec.maxUnavailable = 2) },
   { name: 'no memory limit', expect: /memory limit/, mutate: (o) => delete (find(o, 'StatefulSet', 'warden') as Any).spec.template.spec.containers[0].resources.limits },
   { name: 'an object outside the namespace', expect: /Service\/warden: has no namespace/, mutate: (o) => delete (find(o, 'Service', 'warden') as Any).metadata.namespace },
-  { name: 'a short grace period', expect: /terminationGracePeriodSeconds/, mutate: (o) => ((find(o, 'StatefulSet', 'warden') as Any).spec.template.spec.terminationGracePeriodSeconds = 5) },
+  { name: 'a short grace period', expect: /terminationGracePeriodSeconds/, mutate: (o) => ((find(o, 'StatefulSet', 'warden') as Any).spec.template.spec.terminationGracePeriodSeconds = 40) },
+  { name: 'an unknown WARDEN_ variable', expect: /WARDEN_ETCD_ENDPOINTS is not a serve flag/, mutate: (o) => (find(o, 'StatefulSet', 'warden') as Any).spec.template.spec.containers[0].env.push({ name: 'WARDEN_ETCD_ENDPOINTS', value: 'x' }) },
   { name: 'a misspelt field', expect: /readOnlyRootFilesytem/, mutate: (o) => ((find(o, 'StatefulSet', 'warden') as Any).spec.template.spec.containers[0].securityContext.readOnlyRootFilesytem = true) },
   { name: 'a wrongly typed field', expect: /replicas must be integer|not assignable to type 'number'/, mutate: (o) => ((find(o, 'StatefulSet', 'etcd') as Any).spec.replicas = '3') },
 ];
@@ -154,7 +168,19 @@ function findKustomize(): { command: string; args: string[] } | undefined {
 
 const kustomize = findKustomize();
 describe('the built-in renderer agrees with kustomize', { skip: kustomize === undefined ? 'neither kustomize nor kubectl is installed (the built-in renderer is then the only one)' : false }, () => {
-  for (const overlay of OVERLAYS) {
+  /** The WARDEN_* variables `warden serve` reads, from its own --help (so the manifests follow the CLI). */
+function serveEnv(): Set<string> {
+  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const help = spawnSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0, help.stderr);
+  return new Set([...help.stdout.matchAll(/\[(WARDEN_[A-Z_]+)\]/g)].map((m) => m[1]!));
+}
+
+test('the manifests and the checks know the same serve variables as warden serve --help', () => {
+  assert.deepEqual([...serveEnv()].sort(), [...SERVE_ENV].sort());
+});
+
+for (const overlay of OVERLAYS) {
     test(overlay, async () => {
       const result = spawnSync(kustomize!.command, [...kustomize!.args, overlayDir(overlay)], { encoding: 'utf8' });
       assert.equal(result.status, 0, result.stderr);
