@@ -67,7 +67,7 @@ describe('HTTP API on a real server', () => {
     assert.equal((await put(s, '/v1/files/acme/page/v1', '<p>', { 'content-type': 'text/html; charset=utf-8' })).status, 201);
     assert.equal((await fetch(`${s.url}/v1/files/acme/page/v1`)).headers.get('content-type'), 'text/html; charset=utf-8');
     assert.equal((await put(s, '/v1/files/acme/conf/v1.json', '{}')).status, 400, 'versions ending in .json are refused (metadata collision)');
-    assert.equal((await put(s, '/v1/files/acme/data.csv/v1', 'a,b')).status, 201);
+    assert.equal((await put(s, '/v1/files/acme/data.csv/v1', Buffer.from('a,b'))).status, 201);
     assert.equal((await fetch(`${s.url}/v1/files/acme/data.csv/v1`)).headers.get('content-type'), 'text/csv; charset=utf-8');
   });
 
@@ -352,5 +352,25 @@ describe('read auth, logs and shutdown', () => {
     await closing;
     await waitFor(() => Buffer.concat(received).toString().startsWith('HTTP/1.1 201'), { what: 'the drained upload answered 201' });
     socket.destroy();
+  });
+});
+
+describe('aliases as Minshall+French files (--symlinks mf)', () => {
+  test('aliases are written as XSym files, served, swapped with CAS, and protect their version', async () => {
+    await using s = await startTestServer({ store: { symlinks: 'mf' } });
+    await put(s, '/v1/files/acme/mf/1', 'one');
+    await put(s, '/v1/files/acme/mf/2', 'two');
+    assert.equal((await put(s, '/v1/files/acme/mf/@latest', JSON.stringify({ version: '1' }))).status, 201);
+    const { lstat, readFile } = await import('node:fs/promises');
+    const path = join(s.data, 'acme', 'mf', 'aliases', 'latest');
+    const st = await lstat(path);
+    assert.ok(st.isFile() && st.size === 1067, 'a regular 1067-byte file');
+    assert.ok((await readFile(path)).subarray(0, 5).equals(Buffer.from('XSym\n')));
+    assert.equal(await (await fetch(`${s.url}/v1/files/acme/mf/@latest`)).text(), 'one');
+    assert.equal((await put(s, '/v1/files/acme/mf/@latest', JSON.stringify({ version: '2' }), { 'if-match': `"${sha('two')}"` })).status, 412);
+    assert.equal((await put(s, '/v1/files/acme/mf/@latest', JSON.stringify({ version: '2' }), { 'if-match': `"${sha('one')}"` })).status, 200);
+    assert.equal(await (await fetch(`${s.url}/v1/files/acme/mf/@latest`)).text(), 'two');
+    assert.equal((await fetch(`${s.url}/v1/files/acme/mf/2`, { method: 'DELETE', headers: { authorization: `Bearer ${s.tokens.writer}` } })).status, 409);
+    assert.deepEqual(((await (await fetch(`${s.url}/v1/files/acme/mf`)).json()) as { aliases: unknown }).aliases, [{ alias: 'latest', version: '2' }]);
   });
 });

@@ -287,14 +287,12 @@ export class Store {
     const path = join(this.root, owner, name, 'aliases', alias);
     let target: string;
     try {
-      await lstat(path);
-    } catch (error) {
-      throw fromFsError(error, `${owner}/${name}/@${alias}`);
-    }
-    try {
       target = await readAliasLink(path);
     } catch (error) {
-      throw new StoreError('WARDEN_ERR_STORE_CORRUPT_ALIAS', `${owner}/${name}/@${alias}: not a link`, { cause: error });
+      if (error instanceof StoreError) {
+        throw new StoreError(error.code as 'WARDEN_ERR_STORE_IO', `${owner}/${name}/@${alias}: ${error.message}`, { cause: error, retryable: error.retryable });
+      }
+      throw fromFsError(error, `${owner}/${name}/@${alias}`);
     }
     const version = aliasTargetVersion(target);
     if (version === undefined) {
@@ -421,7 +419,9 @@ export class Store {
       const version = entry.slice(0, -'.json'.length);
       if (!isValidName(version, 'version')) continue;
       try {
-        metas.push(await this.readMeta(owner, name, version));
+        const meta = await this.readMeta(owner, name, version);
+        const content = await lstat(join(this.root, owner, name, 'versions', version));
+        if (content.isFile() && content.size === meta.size) metas.push(meta);
       } catch {
         // Unreadable or racing with a delete: not a committed version.
       }

@@ -8,24 +8,24 @@ export type Command = (argv: string[]) => Promise<number>;
 export const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).demo,
   doctor: async () => (await import('./doctor.js')).doctor,
-  mfsymlink: async () => (await import('./mfsymlink.js')).mfsymlink,
   serve: async () => (await import('./serve.js')).serve,
   publish: async () => (await import('./publish.js')).publish,
   get: async () => (await import('./get.js')).get,
   ls: async () => (await import('./ls.js')).ls,
   alias: async () => (await import('./alias.js')).alias,
   token: async () => (await import('./token.js')).token,
+  mfsymlink: async () => (await import('./mfsymlink.js')).mfsymlink,
 };
 
 /** One-line descriptions for `warden --help`. */
 export const summaries: Record<string, string> = {
   demo: 'run a local demo of leader election (in-memory backend)',
   doctor: 'check the runtime: service-account token, data dir file system, etcd, clock',
-  mfsymlink: 'read, create, check and convert Minshall+French (XSym) symlinks',
   serve: 'serve versioned files from a data directory over HTTP',
   publish: 'upload a file as OWNER/NAME VERSION',
   get: 'download OWNER/NAME[@VERSION|@ALIAS], verifying its sha256',
   ls: 'list the versions and aliases of OWNER/NAME',
   alias: 'point OWNER/NAME ALIAS at VERSION (compare-and-set with --if-match)',
   token: 'create a token and its tokens-file entry',
+  mfsymlink: 'read, create, check and convert Minshall+French (XSym) symlinks',
 };
