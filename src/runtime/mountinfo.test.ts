@@ -33,6 +33,9 @@ test('rejects a malformed line with a coded error', () => {
     () => parseMountinfo('12 1 0:1 / /x rw no-separator-here'),
     (error: unknown) => error instanceof RuntimeError && error.code === 'WARDEN_ERR_RUNTIME_BAD_MOUNTINFO',
   );
+  const skipped: string[] = [];
+  assert.equal(parseMountinfo(`bad line\n${SAMPLE}`, { onMalformed: (line) => skipped.push(line) }).length, 6);
+  assert.deepEqual(skipped, ['bad line']);
 });
 
 test('findMount picks the longest containing mount point, the last of stacked mounts', () => {

@@ -33,9 +33,10 @@ function unescapeOctal(field: string): string {
  * Parses the text of a mountinfo file into entries, in file order (a later entry on the same
  * mount point is stacked on top of an earlier one).
  *
- * @throws RuntimeError `WARDEN_ERR_RUNTIME_BAD_MOUNTINFO` when a non-empty line is malformed.
+ * @throws RuntimeError `WARDEN_ERR_RUNTIME_BAD_MOUNTINFO` when a non-empty line is malformed,
+ *   unless `onMalformed` is given: it then receives the line and parsing goes on.
  */
-export function parseMountinfo(text: string): MountEntry[] {
+export function parseMountinfo(text: string, settings: { onMalformed?: (line: string) => void } = {}): MountEntry[] {
   const entries: MountEntry[] = [];
   for (const [index, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue;
@@ -56,6 +57,10 @@ export function parseMountinfo(text: string): MountEntry[] {
       !/^\d+$/.test(mountId ?? '') ||
       !/^\d+$/.test(parentId ?? '')
     ) {
+      if (settings.onMalformed !== undefined) {
+        settings.onMalformed(line);
+        continue;
+      }
       throw new RuntimeError('WARDEN_ERR_RUNTIME_BAD_MOUNTINFO', `mountinfo line ${index + 1} is malformed: ${JSON.stringify(line)}`);
     }
     entries.push({
@@ -74,9 +79,11 @@ export function parseMountinfo(text: string): MountEntry[] {
 }
 
 /** Reads and parses a mountinfo file (default `/proc/self/mountinfo`). */
-export async function readMountinfo(options: { mountinfoPath?: string; signal?: AbortSignal } = {}): Promise<MountEntry[]> {
+export async function readMountinfo(
+  options: { mountinfoPath?: string; signal?: AbortSignal; onMalformed?: (line: string) => void } = {},
+): Promise<MountEntry[]> {
   const text = await readFile(options.mountinfoPath ?? DEFAULT_MOUNTINFO_PATH, { encoding: 'utf8', signal: options.signal });
-  return parseMountinfo(text);
+  return parseMountinfo(text, options.onMalformed === undefined ? {} : { onMalformed: options.onMalformed });
 }
 
 function contains(mountPoint: string, path: string): boolean {

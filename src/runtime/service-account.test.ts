@@ -79,3 +79,10 @@ test('an already-aborted signal rejects with its reason', async () => {
   const reason = new Error('stop');
   await assert.rejects(detectServiceAccountToken({ signal: AbortSignal.abort(reason) }), (error) => error === reason);
 });
+
+test('a malformed mountinfo line still counts when it names a service-account mount', async () => {
+  await using dir = await makeTmpDir();
+  const options = await setUp(dir.path, ROOT_ONLY + 'garbage /var/run/secrets/kubernetes.io/serviceaccount\nmore garbage\n');
+  const detection = await detectServiceAccountToken(options);
+  assert.deepEqual(detection.evidence, ['mountinfo line "garbage /var/run/secrets/kubernetes.io/serviceaccount"']);
+});

@@ -66,8 +66,12 @@ export async function detectServiceAccountToken(options: DetectServiceAccountTok
     }
   }
   let entries: MountEntry[] = [];
+  // A line we cannot parse must not hide a token (nor stop the node): match it as text.
+  const onMalformed = (line: string) => {
+    if (/serviceaccount|kube-api-access/.test(line)) evidence.push(`mountinfo line ${JSON.stringify(line)}`);
+  };
   try {
-    entries = await readMountinfo({ mountinfoPath, signal });
+    entries = await readMountinfo({ mountinfoPath, signal, onMalformed });
   } catch (error) {
     // No /proc (macOS, some sandboxes): the file checks above still stand.
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
