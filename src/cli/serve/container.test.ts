@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../../testing/index.js';
@@ -17,13 +17,16 @@ import { waitFor } from '../../testing/index.js';
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const dockerfile = readFileSync(new URL('../../../deploy/Dockerfile', import.meta.url), 'utf8');
 
-/** The image's command, from the Dockerfile's final ENTRYPOINT and CMD, with /app mapped to this checkout. */
+/** Where the checkout is bind-mounted inside the namespace, standing in for the image's /app. */
+const APP = '/mnt';
+
+/** The image's command, from the Dockerfile's final ENTRYPOINT and CMD, with /app mapped to {@link APP}. */
 function imageArgv(): string[] {
   const pick = (keyword: string) => {
     const lines = dockerfile.split('\n').filter((line) => line.startsWith(`${keyword} `));
     return JSON.parse(lines.at(-1)!.slice(keyword.length + 1)) as string[];
   };
-  return [...pick('ENTRYPOINT'), ...pick('CMD')].map((arg) => arg.replace(/^\/app\//, repo));
+  return [...pick('ENTRYPOINT'), ...pick('CMD')].map((arg) => arg.replace(/^\/app\//, `${APP}/`));
 }
 
 function unavailable(): string | undefined {
@@ -32,6 +35,7 @@ function unavailable(): string | undefined {
   const probe = spawnSync('unshare', ['-m', '-p', '-f', '--mount-proc', 'sh', '-c', 'mount -t tmpfs probe /mnt && test "$$" = 1'], { encoding: 'utf8' });
   if (probe.error !== undefined || probe.status !== 0) return `unshare -m -p does not work here: ${probe.error?.message ?? probe.stderr.trim()}`;
   if (spawnSync('tini', ['--version']).status !== 0) return 'tini is not installed (apt-get install tini)';
+  if (!existsSync(APP)) return `${APP} does not exist to bind the checkout on`;
   return undefined;
 }
 
@@ -46,6 +50,8 @@ function suiteOptions(): { skip?: string } {
 const SETUP = `
 set -eu
 mount --make-rprivate /
+# The checkout plays the image's /app; bound first, so a checkout under /tmp survives the tmpfs.
+mount --bind "$WARDEN_TEST_REPO" ${APP}
 mount -t tmpfs -o size=32m,mode=1777 warden-tmp /tmp
 mkdir /tmp/data /tmp/secrets
 mount -t tmpfs -o size=32m,mode=0755 warden-data /tmp/data
@@ -61,9 +67,8 @@ if [ "$WARDEN_TEST_FAKE_SA" = 1 ]; then
 fi
 # readOnlyRootFilesystem: the root and the checkout's file system become read-only.
 mount -o remount,bind,ro /
-repo_mount=$(findmnt -n -o TARGET -T "$WARDEN_TEST_REPO")
-[ "$repo_mount" = / ] || mount -o remount,bind,ro "$repo_mount"
-if touch /warden-rw-probe 2>/dev/null || touch "$WARDEN_TEST_REPO/warden-rw-probe" 2>/dev/null; then
+mount -o remount,bind,ro ${APP}
+if touch /warden-rw-probe 2>/dev/null || touch ${APP}/warden-rw-probe 2>/dev/null; then
   echo 'the root file system is still writable' >&2; exit 97
 fi
 unset WARDEN_TEST_TOKENS_JSON WARDEN_TEST_FAKE_SA WARDEN_TEST_REPO
