@@ -7,6 +7,7 @@ export type Command = (argv: string[]) => Promise<number>;
  */
 export const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).demo,
+  doctor: async () => (await import('./doctor.js')).doctor,
   serve: async () => (await import('./serve.js')).serve,
   publish: async () => (await import('./publish.js')).publish,
   get: async () => (await import('./get.js')).get,
@@ -19,6 +20,7 @@ export const commands: Record<string, () => Promise<Command>> = {
 /** One-line descriptions for `warden --help`. */
 export const summaries: Record<string, string> = {
   demo: 'run a local demo of leader election (in-memory backend)',
+  doctor: 'check the runtime: service-account token, data dir file system, etcd, clock',
   serve: 'serve versioned files from a data directory over HTTP',
   publish: 'upload a file as OWNER/NAME VERSION',
   get: 'download OWNER/NAME[@VERSION|@ALIAS], verifying its sha256',

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { Authenticator, createServer, type WardenServer } from 'warden/server';
 import { Store } from 'warden/store';
+import { assertNoServiceAccountToken, ServiceAccountTokenError, type DetectServiceAccountTokenOptions } from 'warden/runtime';
 import type { ServeOptions } from './options.js';
 
 /** A running `warden serve`: where it listens, and how to stop it. */
@@ -30,7 +31,21 @@ export class StartupError extends Error {
  * start-up refusals (e.g. a mounted Kubernetes service-account token unless
  * `allowServiceAccountToken`): throw a {@link StartupError} with a one-line reason.
  */
-export async function runStartupChecks(options: ServeOptions, log: Logger): Promise<void> {
+export async function runStartupChecks(options: ServeOptions, log: Logger, detect: DetectServiceAccountTokenOptions = {}): Promise<void> {
+  // First: a node with cluster-API credentials must not serve a single request (docs/deploy.md).
+  try {
+    const found = await assertNoServiceAccountToken({ ...detect, allow: options.allowServiceAccountToken });
+    if (found.found) {
+      log.warn(
+        { evidence: found.evidence, code: 'WARDEN_ERR_RUNTIME_SERVICE_ACCOUNT_TOKEN' },
+        'a Kubernetes service-account token is mounted; starting anyway because --allow-service-account-token is set. ' +
+          'Warden never needs it: set automountServiceAccountToken: false on the ServiceAccount and the pod spec',
+      );
+    }
+  } catch (error) {
+    if (error instanceof ServiceAccountTokenError) throw new StartupError(error.message, { cause: error });
+    throw error;
+  }
   if (options.etcd.length > 0) {
     throw new StartupError('cluster mode (--etcd) is not available in this build yet; run without --etcd for a single node');
   }
@@ -39,9 +54,12 @@ export async function runStartupChecks(options: ServeOptions, log: Logger): Prom
 }
 
 /** Starts a node: runs the checks, opens the store, listens; resolves once it serves. */
-export async function startServer(options: ServeOptions, deps: { logger?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(
+  options: ServeOptions,
+  deps: { logger?: Logger; serviceAccount?: DetectServiceAccountTokenOptions } = {},
+): Promise<RunningServer> {
   const log = deps.logger ?? pino({ level: options.logLevel, base: { node: options.nodeId } });
-  await runStartupChecks(options, log);
+  await runStartupChecks(options, log, deps.serviceAccount);
   const auth = options.tokens ? await Authenticator.fromFile(options.tokens) : new Authenticator([]);
   const store = await Store.open({ root: options.data, nodeId: options.nodeId, symlinks: options.symlinks, maxUploadBytes: options.maxUploadBytes });
   let advertised: string | null = options.advertise ?? null;

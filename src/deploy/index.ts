@@ -1,0 +1,12 @@
+export { DeployError, ERROR_CODES } from './errors.js';
+export { checkHardening, SERVE_ENV, workloads } from './hardening.js';
+export { applyJsonPatch } from './json-patch.js';
+export type { JsonPatchOperation } from './json-patch.js';
+export { isNamespaced, parseYamlDocuments, renderKustomization } from './kustomize.js';
+export type { K8sObject } from './kustomize.js';
+export { strategicMerge } from './strategic-merge.js';
+export type { Json } from './strategic-merge.js';
+export { describeObject, typecheckObjects, validateSchemas } from './validate.js';
+export { DEPLOY_DIR, OVERLAYS } from './paths.js';
+export { imageCommand, lintDockerfile, parseDockerfile, stages } from './dockerfile.js';
+export type { DockerfileExpectations, Instruction, Stage } from './dockerfile.js';
