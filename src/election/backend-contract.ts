@@ -313,6 +313,7 @@ export function registerBackendContract(backend: BackendFactory, sessionOptions:
       };
     };
     const ra = new Election(a, name).run(handler('A', true), { signal: stop.signal });
+    await waitUntil(() => errors.length === 1, 'A fails its first term');
     const rb = new Election(b, name).run(handler('B', false), { signal: stop.signal });
     await waitUntil(() => terms.length >= 2, 'two terms');
     const current = await new Election(a, name).leader();
