@@ -249,6 +249,20 @@ export function registerBackendContract(backend: BackendFactory, sessionOptions:
     await la.resign();
   });
 
+  test('election: campaigning again right after resign() works (the old delete cannot hit the new key)', async (t) => {
+    t.after(closeAll);
+    const a = await session();
+    const election = new Election(a, unique('again'));
+    const first = await election.campaign('one');
+    const resigning = first.resign();
+    const second = await election.campaign('two');
+    await resigning;
+    assert.ok(BigInt(second.fencingToken) > BigInt(first.fencingToken));
+    assert.equal(second.isHeld(), true);
+    assert.equal((await election.leader())?.value, 'two');
+    await second.resign();
+  });
+
   test('election: observe reports the leader, null when nobody leads, and never goes backwards', async (t) => {
     t.after(closeAll);
     const name = unique('observe');
