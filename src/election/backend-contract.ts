@@ -347,6 +347,26 @@ export function registerBackendContract(backend: BackendFactory, sessionOptions:
     assert.equal(await new Election(a, name).leader(), null, 'stopping resigns');
   });
 
+  test('election: run() ends the term with reason lost and rejects with the session reason when the session is lost', async (t) => {
+    t.after(closeAll);
+    const a = await session();
+    let endReason: unknown;
+    let leading = false;
+    const running = new Election(a, unique('runlost')).run({
+      value: 'A',
+      async onLeader(signal) {
+        leading = true;
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        endReason = signal.reason;
+      },
+    });
+    await waitUntil(() => leading, 'A leads');
+    await a.backend.revokeLease(a.leaseId);
+    await assert.rejects(running, (e: unknown) => e instanceof ElectionError && (e.code === 'WARDEN_ERR_SESSION_EXPIRED' || e.code === 'WARDEN_ERR_SESSION_DEADLINE'));
+    assert.ok(endReason instanceof LeadershipEndedError);
+    assert.ok(['lost', 'superseded'].includes(endReason.reason));
+  });
+
   test('lock: FIFO acquire, tryAcquire while held, release hands over, guard fails after release', async (t) => {
     t.after(closeAll);
     const name = unique('lock');
