@@ -42,8 +42,18 @@ describe('on a Samba share through smbnetfs (SMB without symlinks)', sambaSuiteO
     await createSymlink('../versions/a', path);
     let writing = true;
     const seen = new Set<string>();
+    // Through smbnetfs a rename over an existing name is not atomic for other readers: a
+    // reader may briefly find no entry at all (seen in a full-suite run on a loaded machine).
+    // That is the mount's rename, not a torn link; what this test guards is that every link
+    // read is whole, never a partial XSym file.
     const reader = (async () => {
-      while (writing) seen.add(await readSymlink(path));
+      while (writing) {
+        try {
+          seen.add(await readSymlink(path));
+        } catch (error) {
+          if (!(error instanceof MfSymlinkError && error.code === 'WARDEN_ERR_MFSYMLINK_NOT_FOUND')) throw error;
+        }
+      }
     })();
     for (let i = 0; i < 40; i += 1) await createSymlink(i % 2 === 0 ? '../versions/b' : '../versions/a', path, { replace: true });
     writing = false;
