@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { delay, linkSignals } from './abort.js';
 import type { Backend } from './backend.js';
 import { Election, type Leadership } from './election.js';
@@ -150,6 +151,10 @@ export class PartitionSet implements AsyncDisposable {
     this.#options = options;
     this.#slots = Array.from({ length: options.partitions }, () => ({ state: 'idle' as SlotState, retryAt: 0 }));
     this.#elections = new Array<Election | undefined>(options.partitions);
+    // One election per partition listens to the session's and the set's signals: P listeners
+    // are expected, not a leak.
+    setMaxListeners(0, this.#ended.signal);
+    setMaxListeners(0, options.session.signal);
     this.#watcher = new PartitionTableWatcher(this.#backend, this.prefix, options.partitions, (e) => this.#report(e));
   }
 
