@@ -103,7 +103,7 @@ function suite(name: string, makeBackend: () => Promise<{ backend: () => Backend
           intervals.push(interval);
           signal.addEventListener('abort', () => (interval.end = now()), { once: true });
         },
-        onError: () => undefined,
+        onError: (e) => { if (process.env['PART_DEBUG']) console.error(id, e); },
         ...extra,
       });
       await set.start();

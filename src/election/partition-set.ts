@@ -8,6 +8,7 @@ import { PartitionError } from './partition-errors.js';
 import { assertPartitionCount, partitionOf } from './partition-of.js';
 import {
   PartitionTableWatcher,
+  electionsPrefix,
   membersPrefix,
   type PartitionLeaderInfo,
   type PartitionMemberInfo,
@@ -104,6 +105,7 @@ export class PartitionSet implements AsyncDisposable {
   readonly #ended = new AbortController();
   readonly #idleWaiters = new Set<() => void>();
   #started = false;
+  readonly #sweeping = new Set<string>();
   #registered = false;
   #closing: Promise<void> | undefined;
   #scheduled = false;
@@ -296,6 +298,7 @@ export class PartitionSet implements AsyncDisposable {
     this.#end(new PartitionError('WARDEN_ERR_PARTITION_CLOSED', 'the partition set was closed'));
     this.#forceRelease();
     await this.#whenIdle();
+    if (wasStarted && !this.#session.signal.aborted) await this.#sweepAll().catch((e: unknown) => this.#report(e));
     this.#unwatch?.();
     this.#watcher.close();
   }
@@ -408,7 +411,10 @@ export class PartitionSet implements AsyncDisposable {
       const mine = !closing && target[p] === me;
       switch (slot.state) {
         case 'idle':
-          if (!mine) break;
+          if (!mine) {
+            this.#sweep(p);
+            break;
+          }
           if (slot.retryAt > now) retryIn = Math.min(retryIn, slot.retryAt - now);
           else this.#campaign(p);
           break;
@@ -434,6 +440,42 @@ export class PartitionSet implements AsyncDisposable {
       }, retryIn + 1);
       this.#retryTimer.unref();
     }
+  }
+
+  /**
+   * Deletes a candidate key of this session for a partition it does not campaign for: the
+   * leftover of a campaign cancelled while its put was in flight. Left alone it would become
+   * leader one day with nobody acting for it.
+   */
+  #sweep(p: number): void {
+    const own = this.#watcher.candidateOf(p, this.#session.leaseId);
+    if (own === undefined || this.#sweeping.has(own.key)) return;
+    this.#sweeping.add(own.key);
+    this.#backend
+      .txn({
+        compare: [{ key: own.key, target: 'createRevision', op: '=', value: own.createRevision }],
+        success: [{ type: 'delete', key: own.key }],
+      })
+      .catch((e: unknown) => this.#report(e))
+      .finally(() => {
+        this.#sweeping.delete(own.key);
+        this.#schedule();
+      });
+  }
+
+  /** Deletes every candidate key of this session under the set's prefix (end of close()). */
+  async #sweepAll(): Promise<void> {
+    const r = await this.#backend.get(electionsPrefix(this.prefix), { prefix: true });
+    await Promise.all(
+      r.kvs
+        .filter((kv) => kv.lease === this.#session.leaseId)
+        .map((kv) =>
+          this.#backend.txn({
+            compare: [{ key: kv.key, target: 'createRevision', op: '=', value: kv.createRevision }],
+            success: [{ type: 'delete', key: kv.key }],
+          }),
+        ),
+    );
   }
 
   #election(p: number): Election {

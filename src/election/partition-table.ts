@@ -43,6 +43,8 @@ export interface PartitionTable {
 
 interface Candidate {
   id: string;
+  key: string;
+  lease: string;
   createRevision: bigint;
 }
 
@@ -124,6 +126,14 @@ export class PartitionTableWatcher {
     const map = this.#candidates[partition];
     if (!map) return [];
     return [...map.values()].sort((a, b) => (a.createRevision < b.createRevision ? -1 : 1)).map((c) => c.id);
+  }
+
+  /** Returns the candidate key of `partition` attached to `lease`, if any. */
+  candidateOf(partition: number, lease: string): { key: string; createRevision: bigint } | undefined {
+    const map = this.#candidates[partition];
+    if (!map) return undefined;
+    for (const c of map.values()) if (c.lease === lease) return { key: c.key, createRevision: c.createRevision };
+    return undefined;
   }
 
   /** Returns the leader of a partition, or null. */
@@ -212,7 +222,7 @@ export class PartitionTableWatcher {
     const map = Number.isInteger(partition) ? this.#candidates[partition] : undefined;
     if (!map) return;
     if (type === 'delete') map.delete(kv.key);
-    else map.set(kv.key, { id: kv.value, createRevision: kv.createRevision });
+    else map.set(kv.key, { id: kv.value, key: kv.key, lease: kv.lease, createRevision: kv.createRevision });
   }
 
   #changed(): void {
