@@ -95,7 +95,7 @@ export class Election {
       }, release);
     } catch (error) {
       release();
-      if (created !== undefined && !this.session.signal.aborted) await deleteIfOwned(this.session, this.key, created.createRevision);
+      if (!this.session.signal.aborted) await deleteIfOwned(this.session, this.key, created?.createRevision);
       throw error;
     } finally {
       dispose();

@@ -65,7 +65,7 @@ export class Lock {
       return new Hold(this.session, key, '', created.createRevision, created.revision, CODES, release);
     } catch (error) {
       release();
-      if (created !== undefined && !this.session.signal.aborted) await deleteIfOwned(this.session, key, created.createRevision);
+      if (!this.session.signal.aborted) await deleteIfOwned(this.session, key, created?.createRevision);
       throw error;
     } finally {
       dispose();
@@ -108,7 +108,7 @@ export class Lock {
       return new Hold(this.session, key, '', created.createRevision, created.revision, CODES, release);
     } catch (error) {
       release();
-      if (created !== undefined) await deleteIfOwned(this.session, key, created.createRevision);
+      if (!this.session.signal.aborted) await deleteIfOwned(this.session, key, created?.createRevision);
       throw error;
     }
   }

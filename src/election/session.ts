@@ -199,6 +199,7 @@ export class Session implements AsyncDisposable {
 
   #checkNow(): void {
     if (this.#controller.signal.aborted) return;
+    if (this.#stalled()) return;
     if (this.clock.now() >= this.#deadline) {
       this.#end('deadline', `no keepalive acknowledged in time (lease ${this.leaseId}, ttl ${this.ttlMs} ms, margin ${this.safetyMarginMs} ms)`);
     }

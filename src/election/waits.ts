@@ -150,11 +150,22 @@ export async function waitTurn(
   }
 }
 
-/** Deletes `key` if it still has `createRevision`, ignoring errors (best effort cleanup). */
-export async function deleteIfOwned(session: Session, key: string, createRevision: bigint, timeoutMs = 1_000): Promise<void> {
+/**
+ * Deletes `key` if it still has `createRevision` — or, when that is unknown (the create
+ * request failed or was cancelled in flight and may still have applied), if it is on this
+ * session's lease. Ignores errors: at worst the key goes when the lease expires.
+ */
+export async function deleteIfOwned(session: Session, key: string, createRevision: bigint | undefined, timeoutMs = 1_000): Promise<void> {
   try {
     await session.backend.txn(
-      { compare: [{ key, target: 'createRevision', op: '=', value: createRevision }], success: [{ type: 'delete', key }] },
+      {
+        compare: [
+          createRevision === undefined
+            ? { key, target: 'lease', op: '=', value: session.leaseId }
+            : { key, target: 'createRevision', op: '=', value: createRevision },
+        ],
+        success: [{ type: 'delete', key }],
+      },
       { timeoutMs },
     );
   } catch {
