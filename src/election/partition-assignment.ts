@@ -3,26 +3,45 @@ import { assertPartitionCount } from './partition-of.js';
 
 /**
  * Scores of one member for partitions 0..P-1, cached by member id: a membership change
- * recomputes only the newcomer's row, so a rebalance of 1024 partitions costs microseconds.
+ * hashes only the newcomer's row.
  */
-const scoreCache = new Map<string, Float64Array>();
+const scoreCache = new Map<string, Uint32Array>();
 const SCORE_CACHE_LIMIT = 4096;
+/** Sort keys pack `score * 2^21 + (2^21 - 1 - index)` exactly into a double (< 2^53). */
+const INDEX_SPACE = 2 ** 21;
 
 /**
- * Returns the rendezvous score of `member` for every partition: the first 6 bytes of
- * SHA-256(`<member id>` NUL `<partition in decimal>`), big-endian, as an integer below 2^48.
+ * Returns the rendezvous score of `member` for every partition: the first 4 bytes of
+ * SHA-256(`<member id>` NUL `<partition in decimal>`), big-endian, as an unsigned integer.
  */
-export function memberScores(member: string, partitions: number): Float64Array {
+export function memberScores(member: string, partitions: number): Uint32Array {
   const cached = scoreCache.get(member);
   if (cached && cached.length >= partitions) return cached;
-  const scores = new Float64Array(partitions);
+  const scores = new Uint32Array(partitions);
   for (let p = 0; p < partitions; p += 1) {
-    const digest = createHash('sha256').update(`${member}\u0000${p}`, 'utf8').digest();
-    scores[p] = digest.readUIntBE(0, 6);
+    scores[p] = createHash('sha256').update(`${member}\u0000${p}`, 'utf8').digest().readUInt32BE(0);
   }
   if (scoreCache.size >= SCORE_CACHE_LIMIT) scoreCache.clear();
   scoreCache.set(member, scores);
   return scores;
+}
+
+/**
+ * Returns the indexes 0..count-1 ordered by `score(index)` descending, ties by index
+ * ascending. Uses a native numeric sort of packed keys (no comparator callback): this runs on
+ * every table change, on up to P × N pairs.
+ */
+function orderByScore(count: number, score: (index: number) => number): Uint32Array {
+  const order = new Uint32Array(count);
+  if (count <= INDEX_SPACE) {
+    const keys = new Float64Array(count);
+    for (let i = 0; i < count; i += 1) keys[i] = score(i) * INDEX_SPACE + (INDEX_SPACE - 1 - i);
+    keys.sort();
+    for (let k = 0; k < count; k += 1) order[k] = INDEX_SPACE - 1 - ((keys[count - 1 - k] as number) % INDEX_SPACE);
+    return order;
+  }
+  for (let i = 0; i < count; i += 1) order[i] = i;
+  return order.sort((a, b) => score(b) - score(a) || a - b);
 }
 
 /**
@@ -38,7 +57,8 @@ export function memberScores(member: string, partitions: number): Float64Array {
  * above its quota) move, so a join moves only what the newcomer takes and a leave only what
  * the leaver held: the minimum. The free partitions go out by rendezvous hashing with
  * bounded load: every (partition, member with room) pair gets a score, pairs are granted
- * from the highest score down while the partition is free and the member has room. That
+ * from the highest score down (ties: lower partition first) while the partition is free and
+ * the member has room. That
  * greedy order is the unique stable matching of the scores, so as a handover proceeds (a
  * partition resigned, then taken by its target) recomputing from the intermediate tables
  * gives the same targets.
@@ -66,7 +86,7 @@ export function assignPartitions(
   if (n === 0) return owners;
   const index = new Map(ids.map((id, m) => [id, m]));
   const rows = ids.map((id) => memberScores(id, partitions));
-  const score = (m: number, p: number): number => (rows[m] as Float64Array)[p] as number;
+  const score = (m: number, p: number): number => (rows[m] as Uint32Array)[p] as number;
 
   // What every member holds now.
   const held: number[][] = ids.map(() => []);
@@ -88,24 +108,26 @@ export function assignPartitions(
   // Keep up to the quota, preferring the highest scores; the rest is free.
   const room = new Array<number>(n).fill(0);
   for (let m = 0; m < n; m += 1) {
-    const mine = (held[m] as number[]).sort((a, b) => score(m, b) - score(m, a) || a - b);
+    const mine = held[m] as number[];
     const keep = Math.min(mine.length, caps[m] as number);
-    for (let i = 0; i < keep; i += 1) owners[mine[i] as number] = ids[m] as string;
+    const order = keep < mine.length ? orderByScore(mine.length, (i) => score(m, mine[i] as number)) : undefined;
+    for (let k = 0; k < keep; k += 1) owners[mine[order ? (order[k] as number) : k] as number] = ids[m] as string;
     room[m] = (caps[m] as number) - keep;
   }
   const free: number[] = [];
   for (let p = 0; p < partitions; p += 1) if (owners[p] === null) free.push(p);
   if (free.length === 0) return owners;
 
-  // Bounded-load rendezvous over the free partitions: pair index = i * n + m.
-  const pairs = new Uint32Array(free.length * n);
-  for (let i = 0; i < pairs.length; i += 1) pairs[i] = i;
-  const pairScore = (i: number): number => score(i % n, free[Math.floor(i / n)] as number);
-  pairs.sort((a, b) => pairScore(b) - pairScore(a) || (a % n) - (b % n) || a - b);
+  // Bounded-load rendezvous over the free partitions, members with room only:
+  // pair index = i * k + j for the i-th free partition and the j-th member with room.
+  const open: number[] = [];
+  for (let m = 0; m < n; m += 1) if ((room[m] as number) > 0) open.push(m);
+  const k = open.length;
+  const pairs = orderByScore(free.length * k, (i) => score(open[i % k] as number, free[Math.floor(i / k)] as number));
   let left = free.length;
   for (const pair of pairs) {
-    const p = free[Math.floor(pair / n)] as number;
-    const m = pair % n;
+    const p = free[Math.floor(pair / k)] as number;
+    const m = open[pair % k] as number;
     if (owners[p] !== null || (room[m] as number) === 0) continue;
     room[m] = (room[m] as number) - 1;
     owners[p] = ids[m] as string;

@@ -41,6 +41,13 @@ export interface PartitionSetOptions {
    * before resigning it (so the successor takes over within one round trip). Default 2_000.
    */
   handoverTimeoutMs?: number;
+  /**
+   * After joining, wait until the member list has not changed for this long (ms) before the
+   * first campaign, at most 5× as long: members that start together then compute the same
+   * targets from the start instead of grabbing partitions and handing them over (like
+   * Kafka's initial rebalance delay). Failover and handover are not delayed. Default 500.
+   */
+  settleMs?: number;
   /** Pause in ms before campaigning again after a failed campaign. Default 500. */
   retryDelayMs?: number;
   /**
@@ -73,6 +80,7 @@ interface Slot {
 }
 
 const DEFAULT_PREFIX = '/warden/partitions/';
+const RECONCILE_SPACING_MS = 5;
 
 /**
  * Spreads P partitions over the live members, one leader per partition, balanced (every
@@ -99,6 +107,8 @@ export class PartitionSet implements AsyncDisposable {
   readonly #drainTimeoutMs: number;
   readonly #handoverTimeoutMs: number;
   readonly #retryDelayMs: number;
+  readonly #settleMs: number;
+  #settled = false;
   readonly #watcher: PartitionTableWatcher;
   readonly #slots: Slot[];
   readonly #elections: Array<Election | undefined>;
@@ -109,6 +119,8 @@ export class PartitionSet implements AsyncDisposable {
   #registered = false;
   #closing: Promise<void> | undefined;
   #scheduled = false;
+  #lastReconcile = -Infinity;
+  #reconcileMs = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #unwatch: (() => void) | undefined;
 
@@ -146,6 +158,7 @@ export class PartitionSet implements AsyncDisposable {
     this.#drainTimeoutMs = ms('drainTimeoutMs', options.drainTimeoutMs, 5_000);
     this.#handoverTimeoutMs = ms('handoverTimeoutMs', options.handoverTimeoutMs, 2_000);
     this.#retryDelayMs = ms('retryDelayMs', options.retryDelayMs, 500);
+    this.#settleMs = ms('settleMs', options.settleMs, 500);
     this.member = Object.freeze({ ...options.member });
     this.partitions = options.partitions;
     this.#session = options.session;
@@ -180,6 +193,7 @@ export class PartitionSet implements AsyncDisposable {
       this.#unwatch = this.#watcher.onChange(() => this.#schedule());
       await this.#register(link.signal);
       this.#registered = true;
+      this.#settle();
     } catch (error) {
       link.dispose();
       if (!this.#ended.signal.aborted) await this.close().catch(() => undefined);
@@ -377,17 +391,57 @@ export class PartitionSet implements AsyncDisposable {
     }
   }
 
+  /** Sets #settled once the member list was stable for settleMs (at most 5 × settleMs). */
+  #settle(): void {
+    if (this.#settleMs === 0) {
+      this.#settled = true;
+      return;
+    }
+    const startedAt = performance.now();
+    let signature = this.#watcher.memberIds().sort().join('\n');
+    let timer: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      if (timer) clearTimeout(timer);
+      remove();
+      this.#ended.signal.removeEventListener('abort', done);
+      this.#settled = true;
+      this.#schedule();
+    };
+    const arm = (): void => {
+      if (timer) clearTimeout(timer);
+      const left = startedAt + 5 * this.#settleMs - performance.now();
+      timer = setTimeout(done, Math.max(0, Math.min(this.#settleMs, left)));
+    };
+    const remove = this.#watcher.onChange(() => {
+      const now = this.#watcher.memberIds().sort().join('\n');
+      if (now === signature) return;
+      signature = now;
+      arm();
+    });
+    this.#ended.signal.addEventListener('abort', done, { once: true });
+    arm();
+  }
+
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(() => {
+    // Coalesce bursts (a rebalance of 1024 partitions is thousands of watch events): run on
+    // a macrotask so a whole batch lands first, and leave at least RECONCILE_SPACING_MS, or
+    // 3× the last run's duration, between runs, so reconciling takes at most ~25% of a core.
+    const wait = Math.max(0, this.#lastReconcile + Math.max(RECONCILE_SPACING_MS, 3 * this.#reconcileMs) - performance.now());
+    const run = (): void => {
       this.#scheduled = false;
+      const t0 = performance.now();
       try {
         this.#reconcile();
       } catch (error) {
         this.#report(error);
       }
-    });
+      this.#lastReconcile = performance.now();
+      this.#reconcileMs = this.#lastReconcile - t0;
+    };
+    if (wait === 0) setImmediate(run);
+    else setTimeout(run, wait);
   }
 
   #ownersForAssignment(): Array<string | null> {
@@ -403,6 +457,8 @@ export class PartitionSet implements AsyncDisposable {
     const closing = this.#closing !== undefined;
     const members = this.#watcher.memberIds();
     if (!this.#registered) return;
+    // Until the member list settled after joining, campaign for nothing (see settleMs).
+    const settling = !this.#settled && !closing;
     const target = assignPartitions(members, this.partitions, this.#ownersForAssignment());
     const now = performance.now();
     let retryIn = Infinity;
@@ -415,6 +471,7 @@ export class PartitionSet implements AsyncDisposable {
             this.#sweep(p);
             break;
           }
+          if (settling) break;
           if (slot.retryAt > now) retryIn = Math.min(retryIn, slot.retryAt - now);
           else this.#campaign(p);
           break;
