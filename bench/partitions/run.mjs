@@ -41,16 +41,25 @@ async function etcdCounters(url) {
   const text = await (await fetch(`${url}/metrics`)).text();
   let unary = 0;
   let messages = 0;
+  const methods = {};
   for (const line of text.split('\n')) {
-    if (line.startsWith('grpc_server_handled_total{')) unary += Number(line.split(' ').pop());
+    if (line.startsWith('grpc_server_handled_total{')) {
+      unary += Number(line.split(' ').pop());
+      const method = /grpc_method="(\w+)"/.exec(line)?.[1];
+      if (method) methods[method] = (methods[method] ?? 0) + Number(line.split(' ').pop());
+    }
     else if (line.startsWith('grpc_server_msg_received_total{')) messages += Number(line.split(' ').pop());
   }
-  return { unary, messages, at: performance.now() };
+  return { unary, messages, methods, at: performance.now() };
 }
 
 function rate(a, b) {
   const s = (b.at - a.at) / 1000;
-  return { unary: (b.unary - a.unary) / s, messages: (b.messages - a.messages) / s };
+  if (process.env.BENCH_VERBOSE) {
+    const delta = Object.fromEntries(Object.keys(b.methods).map((k) => [k, b.methods[k] - (a.methods[k] ?? 0)]).filter(([, v]) => v));
+    process.stderr.write(`  ${s.toFixed(2)} s: ${JSON.stringify(delta)}\n`);
+  }
+  return { unary: (b.unary - a.unary) / s, messages: (b.messages - a.messages) / s, count: b.unary - a.unary, seconds: s };
 }
 
 async function runConfig(P) {
@@ -146,10 +155,11 @@ async function runConfig(P) {
       await waitBalanced('after crash');
       const b = await etcdCounters(url);
       const tCrash = performance.now();
-      out.rebalance.push(rate(a, b));
+      const movedByCrash = moved(before, table.leaders());
+      out.rebalance.push({ ...rate(a, b), moved: movedByCrash });
       out.crash.push((tCrash - tKill) / 1000);
       out.crashAfterExpiry.push((tCrash - tExpired) / 1000);
-      out.movedCrash.push(moved(before, table.leaders()) / ideal);
+      out.movedCrash.push(movedByCrash / ideal);
       await victim.backend.close();
 
       // Join a new node.
@@ -160,8 +170,8 @@ async function runConfig(P) {
       await waitBalanced('after join');
       const d = await etcdCounters(url);
       out.join.push((performance.now() - tJoin) / 1000);
-      out.rebalance.push(rate(c, d));
       const after = table.leaders();
+      out.rebalance.push({ ...rate(c, d), moved: moved(before, after) });
       out.movedJoin.push(moved(before, after) / after.filter((l) => l === joiner.id).length);
     }
     await measureRest();
@@ -191,8 +201,9 @@ const rows = [
   ['moved per join / ideal', (r) => r.movedJoin],
   ['etcd unary RPC/s at rest', (r) => r.rest.map((x) => x.unary)],
   ['etcd gRPC msgs/s at rest', (r) => r.rest.map((x) => x.messages)],
-  ['etcd unary RPC/s in rebalance', (r) => r.rebalance.map((x) => x.unary)],
-  ['etcd gRPC msgs/s in rebalance', (r) => r.rebalance.map((x) => x.messages)],
+  ['etcd unary RPCs per rebalance (crash or join)', (r) => r.rebalance.map((x) => x.count)],
+  ['etcd unary RPCs per moved partition', (r) => r.rebalance.map((x) => x.count / x.moved)],
+  ['etcd unary RPC/s during rebalance', (r) => r.rebalance.map((x) => x.unary)],
   ['RSS per node (MB, process delta / N)', (r) => r.rss],
   ['heap per node (MB, delta / N)', (r) => r.heap],
 ];

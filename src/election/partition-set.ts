@@ -48,6 +48,11 @@ export interface PartitionSetOptions {
    * Kafka's initial rebalance delay). Failover and handover are not delayed. Default 500.
    */
   settleMs?: number;
+  /**
+   * Most campaigns this node has in flight before their key is visible in the table: smooths
+   * the burst of a cold start or a big rebalance so keepalives keep flowing. Default 32.
+   */
+  maxPendingCampaigns?: number;
   /** Pause in ms before campaigning again after a failed campaign. Default 500. */
   retryDelayMs?: number;
   /**
@@ -108,6 +113,7 @@ export class PartitionSet implements AsyncDisposable {
   readonly #handoverTimeoutMs: number;
   readonly #retryDelayMs: number;
   readonly #settleMs: number;
+  readonly #maxPending: number;
   #settled = false;
   readonly #watcher: PartitionTableWatcher;
   readonly #slots: Slot[];
@@ -159,6 +165,7 @@ export class PartitionSet implements AsyncDisposable {
     this.#handoverTimeoutMs = ms('handoverTimeoutMs', options.handoverTimeoutMs, 2_000);
     this.#retryDelayMs = ms('retryDelayMs', options.retryDelayMs, 500);
     this.#settleMs = ms('settleMs', options.settleMs, 500);
+    this.#maxPending = Math.max(1, ms('maxPendingCampaigns', options.maxPendingCampaigns, 32));
     this.member = Object.freeze({ ...options.member });
     this.partitions = options.partitions;
     this.#session = options.session;
@@ -462,6 +469,10 @@ export class PartitionSet implements AsyncDisposable {
     const target = assignPartitions(members, this.partitions, this.#ownersForAssignment());
     const now = performance.now();
     let retryIn = Infinity;
+    let pending = 0;
+    this.#slots.forEach((slot, p) => {
+      if (slot.state === 'campaigning' && this.#watcher.candidateOf(p, this.#session.leaseId) === undefined) pending += 1;
+    });
     for (let p = 0; p < this.partitions; p += 1) {
       const slot = this.#slots[p] as Slot;
       const mine = !closing && target[p] === me;
@@ -473,7 +484,10 @@ export class PartitionSet implements AsyncDisposable {
           }
           if (settling) break;
           if (slot.retryAt > now) retryIn = Math.min(retryIn, slot.retryAt - now);
-          else this.#campaign(p);
+          else if (pending < this.#maxPending) {
+            pending += 1;
+            this.#campaign(p);
+          }
           break;
         case 'campaigning':
           if (!mine) slot.campaign?.abort(new PartitionError('WARDEN_ERR_PARTITION_RELEASED', `partition ${p} targets another member`));
