@@ -21,6 +21,8 @@ const { values } = parseArgs({
     'ttl-ms': { type: 'string', default: '5000' },
     'rest-ms': { type: 'string', default: '5000' },
     'margin-ms': { type: 'string', default: '1500' },
+    'settle-ms': { type: 'string', default: '500' },
+    'max-pending': { type: 'string', default: '32' },
   },
 });
 const N = Number(values.nodes);
@@ -29,6 +31,8 @@ const TTL_MS = Number(values['ttl-ms']);
 const REST_MS = Number(values['rest-ms']);
 // Session safety margin = the longest event-loop stall tolerated: widened for a loaded host.
 const MARGIN_MS = Number(values['margin-ms']);
+const SETTLE_MS = Number(values['settle-ms']);
+const MAX_PENDING = Number(values['max-pending']);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
@@ -78,7 +82,8 @@ async function runConfig(P) {
     const id = `n${String(seq++).padStart(2, '0')}`;
     const backend = createEtcdBackend({ endpoints: etcd.endpoints });
     const session = await Session.create(backend, { ttlMs: TTL_MS, safetyMarginMs: MARGIN_MS });
-    const set = new PartitionSet({ session, partitions: P, prefix, member: { id, url: `http://${id}.invalid/` }, onError: () => undefined });
+    const set = new PartitionSet({ session, partitions: P, prefix, member: { id, url: `http://${id}.invalid/` },
+      settleMs: SETTLE_MS, maxPendingCampaigns: MAX_PENDING, onError: () => undefined });
     const node = { id, backend, session, set };
     nodes.set(id, node);
     set.signal.addEventListener('abort', () => {
@@ -221,7 +226,7 @@ for (const [name, pick] of rows) {
   lines.push(line);
 }
 lines.push(['unplanned session losses', ...results.flatMap((r) => [String(r.losses), '', ''])]);
-console.log(`\nPartitionSet: N=${N} nodes in one process (one etcd client + session each), one etcd 3.4 on loopback, TTL ${TTL_MS} ms (margin ${MARGIN_MS} ms), ${ROUNDS} crash+join rounds\n`);
+console.log(`\nPartitionSet: N=${N} nodes in one process (one etcd client + session each), one etcd 3.4 on loopback, TTL ${TTL_MS} ms (margin ${MARGIN_MS} ms), settleMs ${SETTLE_MS}, maxPendingCampaigns ${MAX_PENDING}, ${ROUNDS} crash+join rounds\n`);
 console.log(`| ${lines[0].join(' | ')} |`);
 console.log(`|${lines[0].map(() => ' --- ').join('|')}|`);
 for (const line of lines.slice(1)) console.log(`| ${line.join(' | ')} |`);
