@@ -44,6 +44,24 @@ describe('etcd backend bad input', () => {
   });
 });
 
+describe('etcd backend with a dead member in its endpoint list', etcdSuiteOptions(), () => {
+  test('requests and sessions still succeed: calls that could not be sent are retried on another member', async () => {
+    await using etcd = await startEtcd();
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const backend = createEtcdBackend({ endpoints: [dead, etcd.endpoints[0]!, dead.replace(/:(\d+)$/, (_, p: string) => `:${Number(p) + 1}`)] });
+    try {
+      const session = await Session.create(backend, { ttlMs: 2_000 });
+      for (let i = 0; i < 20; i++) {
+        await backend.put(`/dead-member/${i}`, 'v', { lease: session.leaseId });
+        assert.equal((await backend.get(`/dead-member/${i}`)).kvs.length, 1);
+      }
+      await session.close();
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
 describe('etcd backend deadlines', etcdSuiteOptions(), () => {
   test('through a black hole, unary calls and keepalives fail with TIMEOUT at their deadline instead of hanging', async () => {
     await using etcd = await startEtcd();
