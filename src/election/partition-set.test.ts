@@ -244,6 +244,7 @@ function suite(name: string, makeBackend: () => Promise<{ backend: () => Backend
         await assert.rejects(set.start(), { code: 'WARDEN_ERR_PARTITION_STARTED' });
         await set.close();
         await set[Symbol.asyncDispose]();
+        await assert.rejects(set.start(), { code: 'WARDEN_ERR_PARTITION_CLOSED' });
         assert.ok(set.signal.aborted);
         assert.equal((await env.backend().get('/t/closed/', { prefix: true })).kvs.length, 0, 'close() deregisters and resigns');
       } finally {

@@ -191,8 +191,8 @@ export class PartitionSet implements AsyncDisposable {
    * Rejects with `signal.reason`, WARDEN_ERR_PARTITION_STARTED or WARDEN_ERR_PARTITION_CLOSED.
    */
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#started) throw new PartitionError('WARDEN_ERR_PARTITION_STARTED', 'start() was already called');
     this.#throwIfEnded();
+    if (this.#started) throw new PartitionError('WARDEN_ERR_PARTITION_STARTED', 'start() was already called');
     this.#started = true;
     const link = linkSignals(options.signal, this.#ended.signal, this.#session.signal);
     try {
