@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 /* global performance, fetch */
-// bench:partitions — N nodes × P partitions on one throwaway etcd. The nodes share one process
-// (each with its own etcd client, session and PartitionSet): on a small shared machine, N Node
-// processes starting at once starve each other's keepalives and the figures measure the host.
+// bench:partitions — N nodes × P partitions on one throwaway etcd. Default: one Node process per
+// node (the fixture src/election/fixtures/partition-node.ts; crash = kill -9). `--mode inproc`
+// runs every node in this process instead (own etcd client, session and PartitionSet each).
 //
 // For P = 64 and P = 1024 (N = 10 each): cold start → balanced, crash (keepalives stop) → balanced,
 // join → balanced, partitions moved per change vs the ideal, etcd requests per second at
 // rest and during rebalances (from etcd's /metrics), resident memory per node.
 //
-// Usage: npm run bench:partitions [-- --nodes 10 --partitions 64,1024 --rounds 3 --ttl-ms 5000]
+// Usage: npm run bench:partitions [-- --nodes 10 --partitions 64,1024 --rounds 3 --ttl-ms 5000 --mode process|inproc]
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startEtcd, waitFor } from '../../dist/testing/index.js';
 import { createEtcdBackend, PartitionSet, PartitionTableWatcher, Session } from '../../dist/election/index.js';
@@ -22,7 +26,8 @@ const { values } = parseArgs({
     'rest-ms': { type: 'string', default: '5000' },
     'margin-ms': { type: 'string', default: '1500' },
     'settle-ms': { type: 'string', default: '500' },
-    'max-pending': { type: 'string', default: '32' },
+    'max-pending': { type: 'string', default: '16' },
+    mode: { type: 'string', default: 'process' },
   },
 });
 const N = Number(values.nodes);
@@ -33,6 +38,8 @@ const REST_MS = Number(values['rest-ms']);
 const MARGIN_MS = Number(values['margin-ms']);
 const SETTLE_MS = Number(values['settle-ms']);
 const MAX_PENDING = Number(values['max-pending']);
+const MODE = values.mode; // 'process': one Node process per node (real kill -9); 'inproc': all in this process
+const FIXTURE = fileURLToPath(new URL('../../dist/election/fixtures/partition-node.js', import.meta.url));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
@@ -96,7 +103,7 @@ async function runConfig(P) {
     return node;
   };
   // Crash: keepalives stop and the node stops acting at once; its keys stay until the lease expires.
-  const crash = (node) => {
+  const crash = async (node) => {
     node.stopping = true;
     node.session.orphan();
     nodes.delete(node.id);
@@ -107,6 +114,41 @@ async function runConfig(P) {
     await node.session.close();
     await node.backend.close();
   };
+  const afterCrash = (node) => node.backend.close();
+
+  // Process mode: the fixture program, one Node process per node; crash = SIGKILL.
+  const spawnNode = async () => {
+    const id = `n${String(seq++).padStart(2, '0')}`;
+    const args = [FIXTURE, '--etcd', url, '--id', id, '--partitions', String(P), '--ttl-ms', String(TTL_MS), '--margin-ms', String(MARGIN_MS), '--prefix', prefix];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const node = { id, child, exited: new Promise((r) => child.once('exit', r)) };
+    nodes.set(id, node);
+    await new Promise((resolve, reject) => {
+      child.once('exit', () => reject(new Error(`${id} exited before ready`)));
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const ev = JSON.parse(line);
+        if (ev.ev === 'ready') resolve();
+        else if (ev.ev === 'rejoin') {
+          losses += 1;
+          if (process.env.BENCH_VERBOSE) process.stderr.write(`${id}: ${ev.reason}\n`);
+        }
+      });
+    });
+    return node;
+  };
+  const kill = async (node) => {
+    node.child.kill('SIGKILL');
+    await node.exited;
+    nodes.delete(node.id);
+  };
+  const term = async (node) => {
+    node.child.kill('SIGTERM');
+    await node.exited;
+  };
+  const ops = MODE === 'process'
+    ? { start: spawnNode, crash: kill, stop: term, afterCrash: async () => undefined }
+    : { start: startNode, crash, stop, afterCrash };
+  const rss = (node) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${node.child.pid}/status`, 'utf8'))?.[1]) / 1024;
 
   /** Balanced: every partition led by a live member, each with ⌊P/N⌋ or ⌈P/N⌉. */
   const balanced = () => {
@@ -125,15 +167,17 @@ async function runConfig(P) {
   const waitBalanced = (what, timeoutMs = 60_000) => waitFor(balanced, { timeoutMs, intervalMs: 5, what });
   const moved = (before, after) => after.filter((l, p) => l !== before[p]).length;
 
-  const out = { P, cold: [], crash: [], crashAfterExpiry: [], join: [], movedCrash: [], movedJoin: [], rest: [], rebalance: [], rss: [], heap: [] };
+  const out = { P, coldRegistered: [], cold: [], crash: [], crashAfterExpiry: [], join: [], movedCrash: [], movedJoin: [], rest: [], rebalance: [], rss: [], heap: [] };
   try {
     globalThis.gc?.();
     const mem0 = process.memoryUsage();
     // Cold start: all N at once.
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: N }, startNode));
+    await Promise.all(Array.from({ length: N }, ops.start));
+    const tRegistered = performance.now();
     await waitBalanced('cold start');
     out.cold.push((performance.now() - t0) / 1000);
+    out.coldRegistered.push((performance.now() - tRegistered) / 1000);
 
     const measureRest = async () => {
       await sleep(1000);
@@ -144,8 +188,11 @@ async function runConfig(P) {
     await measureRest();
     globalThis.gc?.();
     const mem1 = process.memoryUsage();
-    out.rss.push((mem1.rss - mem0.rss) / N / 2 ** 20);
-    out.heap.push((mem1.heapUsed - mem0.heapUsed) / N / 2 ** 20);
+    if (MODE === 'process') for (const node of nodes.values()) out.rss.push(rss(node));
+    else {
+      out.rss.push((mem1.rss - mem0.rss) / N / 2 ** 20);
+      out.heap.push((mem1.heapUsed - mem0.heapUsed) / N / 2 ** 20);
+    }
 
     for (let round = 0; round < ROUNDS; round += 1) {
       // Crash one node.
@@ -153,7 +200,7 @@ async function runConfig(P) {
       const victim = [...nodes.values()][round % nodes.size];
       const ideal = before.filter((l) => l === victim.id).length;
       const tKill = performance.now();
-      crash(victim);
+      await ops.crash(victim);
       await waitFor(() => !table.memberIds().includes(victim.id), { timeoutMs: TTL_MS * 3, intervalMs: 5, what: 'lease expiry' });
       const tExpired = performance.now();
       const a = await etcdCounters(url);
@@ -165,13 +212,13 @@ async function runConfig(P) {
       out.crash.push((tCrash - tKill) / 1000);
       out.crashAfterExpiry.push((tCrash - tExpired) / 1000);
       out.movedCrash.push(movedByCrash / ideal);
-      await victim.backend.close();
+      await ops.afterCrash(victim);
 
       // Join a new node.
       before = table.leaders();
       const tJoin = performance.now();
       const c = await etcdCounters(url);
-      const joiner = await startNode();
+      const joiner = await ops.start();
       await waitBalanced('after join');
       const d = await etcdCounters(url);
       out.join.push((performance.now() - tJoin) / 1000);
@@ -181,7 +228,7 @@ async function runConfig(P) {
     }
     await measureRest();
   } finally {
-    await Promise.all([...nodes.values()].map(stop));
+    await Promise.all([...nodes.values()].map(ops.stop));
     table.close();
     await observerBackend.close();
     await etcd.close();
@@ -198,7 +245,8 @@ for (const P of configs) {
 }
 
 const rows = [
-  ['cold start → balanced (s)', (r) => r.cold],
+  ['cold start → balanced, from start (s)', (r) => r.cold],
+  ['cold start → balanced, from all registered (s)', (r) => r.coldRegistered],
   ['crash → balanced (s, includes lease expiry)', (r) => r.crash],
   ['lease expiry → balanced (s)', (r) => r.crashAfterExpiry],
   ['join → balanced (s)', (r) => r.join],
@@ -209,8 +257,8 @@ const rows = [
   ['etcd unary RPCs per rebalance (crash or join)', (r) => r.rebalance.map((x) => x.count)],
   ['etcd unary RPCs per moved partition', (r) => r.rebalance.map((x) => x.count / x.moved)],
   ['etcd unary RPC/s during rebalance', (r) => r.rebalance.map((x) => x.unary)],
-  ['RSS per node (MB, process delta / N)', (r) => r.rss],
-  ['heap per node (MB, delta / N)', (r) => r.heap],
+  [MODE === 'process' ? 'RSS per node process (MB)' : 'RSS per node (MB, process delta / N)', (r) => r.rss],
+  ...(MODE === 'process' ? [] : [['heap per node (MB, delta / N)', (r) => r.heap]]),
 ];
 const fmt = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2));
 const head = ['metric', ...results.flatMap((r) => [`P=${r.P} min`, 'median', 'max'])];
@@ -226,7 +274,7 @@ for (const [name, pick] of rows) {
   lines.push(line);
 }
 lines.push(['unplanned session losses', ...results.flatMap((r) => [String(r.losses), '', ''])]);
-console.log(`\nPartitionSet: N=${N} nodes in one process (one etcd client + session each), one etcd 3.4 on loopback, TTL ${TTL_MS} ms (margin ${MARGIN_MS} ms), settleMs ${SETTLE_MS}, maxPendingCampaigns ${MAX_PENDING}, ${ROUNDS} crash+join rounds\n`);
+console.log(`\nPartitionSet: N=${N} nodes ${MODE === 'process' ? 'as separate processes (crash = kill -9)' : 'in one process (one etcd client + session each; crash = keepalives stop)'}, one etcd 3.4 on loopback, TTL ${TTL_MS} ms (margin ${MARGIN_MS} ms), settleMs ${SETTLE_MS}, maxPendingCampaigns ${MAX_PENDING}, ${ROUNDS} crash+join rounds\n`);
 console.log(`| ${lines[0].join(' | ')} |`);
 console.log(`|${lines[0].map(() => ' --- ').join('|')}|`);
 for (const line of lines.slice(1)) console.log(`| ${line.join(' | ')} |`);

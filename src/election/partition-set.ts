@@ -50,7 +50,7 @@ export interface PartitionSetOptions {
   settleMs?: number;
   /**
    * Most campaigns this node has in flight before their key is visible in the table: smooths
-   * the burst of a cold start or a big rebalance so keepalives keep flowing. Default 32.
+   * the burst of a cold start or a big rebalance so keepalives keep flowing. Default 16.
    */
   maxPendingCampaigns?: number;
   /** Pause in ms before campaigning again after a failed campaign. Default 500. */
@@ -165,7 +165,7 @@ export class PartitionSet implements AsyncDisposable {
     this.#handoverTimeoutMs = ms('handoverTimeoutMs', options.handoverTimeoutMs, 2_000);
     this.#retryDelayMs = ms('retryDelayMs', options.retryDelayMs, 500);
     this.#settleMs = ms('settleMs', options.settleMs, 500);
-    this.#maxPending = Math.max(1, ms('maxPendingCampaigns', options.maxPendingCampaigns, 32));
+    this.#maxPending = Math.max(1, ms('maxPendingCampaigns', options.maxPendingCampaigns, 16));
     this.member = Object.freeze({ ...options.member });
     this.partitions = options.partitions;
     this.#session = options.session;
