@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { etcdSuiteOptions, startEtcd, waitFor, type EtcdCluster } from '../testing/index.js';
 import type { Backend } from './backend.js';
+import type { Guard } from './hold.js';
 import { createEtcdBackend } from './etcd-backend.js';
 import { createMemoryBackend, type MemoryBackend } from './memory-backend.js';
 import { assignPartitions } from './partition-assignment.js';
@@ -228,6 +229,34 @@ function suite(name: string, makeBackend: () => Promise<{ backend: () => Backend
       const y = await startNode('drain-y', {}, '/t/drain/');
       await waitFor(() => y.set.leading().length === P / 2 && x.set.leading().length === P / 2, { what: 'split in two' });
       assert.equal(drained.length, P / 2);
+      await x.leave();
+      await y.leave();
+    });
+
+    it('fences a handed-over partition: the old leader’s guarded write fails, released hook runs', async () => {
+      const released: number[] = [];
+      const x = await startNode('fence-x', { onPartitionReleased: (p) => released.push(p) }, '/t/fence/');
+      await waitFor(() => x.set.leading().length === P, { what: 'fence-x leads all' });
+      const guards = new Map<number, Guard>();
+      for (const p of x.set.leading()) {
+        const leadership = x.set.leadership(p);
+        assert.ok(leadership);
+        guards.set(p, leadership.guard());
+      }
+      const guarded = (p: number, value: string) => {
+        const guard = guards.get(p);
+        assert.ok(guard);
+        return env.backend().txn({ compare: [guard], success: [{ type: 'put', key: `/t/fence-data/${p}`, value }] });
+      };
+      assert.ok((await guarded(0, 'x')).succeeded, 'a guarded write of the leader lands');
+      const y = await startNode('fence-y', {}, '/t/fence/');
+      await waitFor(() => y.set.leading().length === P / 2, { what: 'fence-y took its half' });
+      const moved = y.set.leading();
+      assert.deepEqual([...released].sort((a, b) => a - b), moved);
+      for (const p of moved) {
+        assert.equal((await guarded(p, 'stale')).succeeded, false, `partition ${p}: the old leader's guard no longer holds`);
+        assert.ok(BigInt(y.set.leaderOf(p)?.fencingToken ?? '0') > (guards.get(p)?.value ?? 0n), `partition ${p}: token grew`);
+      }
       await x.leave();
       await y.leave();
     });
