@@ -78,20 +78,25 @@ async function waitBalanced(nodes: readonly Node[], what: string, timeoutMs = 15
 
 function suite(name: string, makeBackend: () => Promise<{ backend: () => Backend; cleanup(): Promise<void> }>, options: { skip?: string } = {}): void {
   describe(name, options, () => {
-    let env: { backend: () => Backend; cleanup(): Promise<void> };
+    let env: { backend: () => Backend; cleanup(): Promise<void> } | undefined;
     const intervals: Interval[] = [];
     const started: Node[] = [];
+
+    const store = (): Backend => {
+      assert.ok(env, 'backend set up');
+      return env.backend();
+    };
 
     before(async () => {
       env = await makeBackend();
     });
     after(async () => {
       for (const n of started) await n.leave().catch(() => undefined);
-      await env.cleanup();
+      await env?.cleanup();
     });
 
     async function startNode(id: string, extra: Partial<PartitionSetOptions> = {}, prefix = '/t/parts/'): Promise<Node> {
-      const backend = env.backend();
+      const backend = store();
       const session = await Session.create(backend, { ttlMs: TTL_MS });
       const set = new PartitionSet({
         session,
@@ -117,7 +122,7 @@ function suite(name: string, makeBackend: () => Promise<{ backend: () => Backend
           (left ??= (async () => {
             await set.close();
             await session.close();
-            if (backend !== env.backend()) await backend.close();
+            if (backend !== store()) await backend.close();
           })()),
         crash() {
           session.orphan();
@@ -179,7 +184,7 @@ function suite(name: string, makeBackend: () => Promise<{ backend: () => Backend
         started.splice(started.indexOf(flapper), 1);
       }
       await waitBalanced([a, b], 'after flapping');
-      const keys = (await env.backend().get('/t/parts/', { prefix: true })).kvs;
+      const keys = (await store().get('/t/parts/', { prefix: true })).kvs;
       const members = keys.filter((kv) => kv.key.startsWith('/t/parts/members/')).map((kv) => kv.key);
       assert.deepEqual(members.sort(), ['/t/parts/members/node-a', '/t/parts/members/node-b']);
       const candidates = keys.filter((kv) => kv.key.startsWith('/t/parts/election/'));
@@ -246,7 +251,7 @@ function suite(name: string, makeBackend: () => Promise<{ backend: () => Backend
       const guarded = (p: number, value: string) => {
         const guard = guards.get(p);
         assert.ok(guard);
-        return env.backend().txn({ compare: [guard], success: [{ type: 'put', key: `/t/fence-data/${p}`, value }] });
+        return store().txn({ compare: [guard], success: [{ type: 'put', key: `/t/fence-data/${p}`, value }] });
       };
       assert.ok((await guarded(0, 'x')).succeeded, 'a guarded write of the leader lands');
       const y = await startNode('fence-y', {}, '/t/fence/');
@@ -262,7 +267,7 @@ function suite(name: string, makeBackend: () => Promise<{ backend: () => Backend
     });
 
     it('rejects bad options and calls after close with coded errors', async () => {
-      const session = await Session.create(env.backend(), { ttlMs: TTL_MS });
+      const session = await Session.create(store(), { ttlMs: TTL_MS });
       try {
         const base = { session, partitions: 8, member: { id: 'ok', url: '' } };
         for (const bad of [{ partitions: 0 }, { partitions: 1.5 }, { member: { id: '../x', url: '' } }, { prefix: 'no-slash' }, { drainTimeoutMs: -1 }]) {
@@ -275,7 +280,7 @@ function suite(name: string, makeBackend: () => Promise<{ backend: () => Backend
         await set[Symbol.asyncDispose]();
         await assert.rejects(set.start(), { code: 'WARDEN_ERR_PARTITION_CLOSED' });
         assert.ok(set.signal.aborted);
-        assert.equal((await env.backend().get('/t/closed/', { prefix: true })).kvs.length, 0, 'close() deregisters and resigns');
+        assert.equal((await store().get('/t/closed/', { prefix: true })).kvs.length, 0, 'close() deregisters and resigns');
       } finally {
         await session.close();
       }
@@ -293,7 +298,13 @@ suite(
   'PartitionSet on etcd',
   async () => {
     etcd = await startEtcd();
-    const shared = createEtcdBackend({ endpoints: etcd.endpoints });
+    let shared: Backend;
+    try {
+      shared = createEtcdBackend({ endpoints: etcd.endpoints });
+    } catch (error) {
+      await etcd.close(); // never leave an etcd behind when set-up fails
+      throw error;
+    }
     return {
       // Each node gets its own client, as separate processes would.
       backend: () => shared,
