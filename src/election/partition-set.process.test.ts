@@ -86,10 +86,11 @@ function counts(nodes: readonly NodeProcess[]): number[] {
 }
 
 describe('PartitionSet across real processes on etcd', etcdSuiteOptions(), () => {
-  let etcd: EtcdCluster;
-  let backend: Backend;
-  let table: PartitionTableWatcher;
+  let etcd: EtcdCluster | undefined;
+  let backend: Backend | undefined;
+  let table: PartitionTableWatcher | undefined;
   const nodes: NodeProcess[] = [];
+  let url = '';
 
   /** Waits until `live` lead every partition, balanced, and the routing table agrees. */
   async function waitBalanced(live: readonly NodeProcess[], what: string, timeoutMs: number): Promise<void> {
@@ -99,7 +100,7 @@ describe('PartitionSet across real processes on etcd', etcdSuiteOptions(), () =>
       () => {
         if (live.some((n) => n.leading.size < lo || n.leading.size > hi)) return false;
         if (live.reduce((a, n) => a + n.leading.size, 0) !== P) return false;
-        return live.every((n) => [...n.leading].every((p) => table.leaderOf(p)?.id === n.id));
+        return live.every((n) => [...n.leading].every((p) => table?.leaderOf(p)?.id === n.id));
       },
       { timeoutMs, what: `${what} (${counts(live).join(',')})` },
     );
@@ -109,32 +110,32 @@ describe('PartitionSet across real processes on etcd', etcdSuiteOptions(), () =>
     etcd = await startEtcd();
     backend = createEtcdBackend({ endpoints: etcd.endpoints });
     table = new PartitionTableWatcher(backend, PREFIX, P);
+    url = etcd.endpoints[0] as string;
     await table.start();
   });
 
   after(async () => {
     for (const n of nodes) if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
     await Promise.all(nodes.map((n) => n.exited));
-    table.close();
-    await backend.close();
-    await etcd.close();
+    table?.close();
+    await backend?.close();
+    await etcd?.close();
   });
 
   it('balances, rebalances on join, kill -9 and SIGTERM, and never overlaps two leaders', async () => {
-    const url = etcd.endpoints[0] as string;
     for (const id of ['p-a', 'p-b', 'p-c']) nodes.push(spawnNode(url, id));
     await Promise.all(nodes.map((n) => n.ready));
     await waitBalanced(nodes, 'three processes', 20_000);
     assert.deepEqual(counts(nodes), [21, 21, 22]);
 
     // Join: exactly the 16 partitions the newcomer leads move.
-    const beforeJoin = table.leaders();
+    const beforeJoin = table?.leaders() ?? [];
     const d = spawnNode(url, 'p-d');
     nodes.push(d);
     await d.ready;
     await waitBalanced(nodes, 'four processes', 20_000);
     assert.deepEqual(counts(nodes), [16, 16, 16, 16]);
-    const afterJoin = table.leaders();
+    const afterJoin = table?.leaders() ?? [];
     const moved = afterJoin.map((leader, p) => (leader === beforeJoin[p] ? undefined : leader)).filter((l) => l !== undefined);
     assert.deepEqual(moved, new Array(16).fill('p-d'));
 
