@@ -122,7 +122,7 @@ describe('PartitionSet across real processes on etcd', etcdSuiteOptions(), () =>
     await etcd?.close();
   });
 
-  it('balances, rebalances on join, kill -9 and SIGTERM, and never overlaps two leaders', async () => {
+  it('balances, rebalances on join, kill -9 and SIGTERM, and never overlaps two leaders', async (t) => {
     for (const id of ['p-a', 'p-b', 'p-c']) nodes.push(spawnNode(url, id));
     await Promise.all(nodes.map((n) => n.ready));
     await waitBalanced(nodes, 'three processes', 20_000);
@@ -152,12 +152,22 @@ describe('PartitionSet across real processes on etcd', etcdSuiteOptions(), () =>
     // SIGTERM: handover without waiting for the lease TTL.
     const leaver = live[0] as NodeProcess;
     const termAt = performance.now();
+    const termHr = process.hrtime.bigint();
     leaver.child.kill('SIGTERM');
     const rest = live.filter((n) => n !== leaver);
     await waitBalanced(rest, 'after SIGTERM', TTL_MS);
     assert.ok(performance.now() - termAt < TTL_MS, 'graceful handover beat the lease TTL');
     assert.equal(await leaver.exited, 0);
     assert.deepEqual(counts(rest), [32, 32]);
+    // Leaderless gap of each partition the SIGTERMed node handed over (reported, not asserted).
+    const gaps: number[] = [];
+    for (const i of intervals) {
+      if (i.node !== leaver.id || i.end === undefined || i.end < termHr) continue;
+      const next = intervals.find((j) => j.partition === i.partition && j.node !== leaver.id && j.start >= (i.end as bigint));
+      if (next) gaps.push(Number(next.start - i.end) / 1e6);
+    }
+    gaps.sort((a, b) => a - b);
+    t.diagnostic(`SIGTERM handover gaps over ${gaps.length} partitions: median ${gaps[gaps.length >> 1]?.toFixed(1)} ms, max ${gaps.at(-1)?.toFixed(1)} ms`);
 
     // Safety over the whole run.
     // At least: the first 64 terms, 16 on the join, 16 after the kill, 21 or 22 after the SIGTERM.
