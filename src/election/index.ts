@@ -45,3 +45,12 @@ export type { Guard } from './hold.js';
 export { Lock } from './lock.js';
 export type { LockHandle, LockOptions } from './lock.js';
 export { DEFAULT_PREFIX } from './names.js';
+
+// ---- partitions (PartitionSet: P partitions balanced over the live members) ----
+export { PartitionSet } from './partition-set.js';
+export type { PartitionSetOptions } from './partition-set.js';
+export { partitionOf } from './partition-of.js';
+export { assignPartitions, countMoves } from './partition-assignment.js';
+export { PartitionTableWatcher } from './partition-table.js';
+export type { PartitionLeaderInfo, PartitionMemberInfo, PartitionRow, PartitionTable } from './partition-table.js';
+export { PARTITION_ERROR_CODES, PartitionError } from './partition-errors.js';
