@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+/** What the watchdog did on its own: sent SIGTERM or SIGKILL to the guarded group. */
+export type WatchdogEvent = { kind: 'term' | 'kill'; pgid: number };
+
+/** Converts a deadline on the `performance.now()` scale to absolute CLOCK_MONOTONIC ns. */
+export function toMonotonicNs(performanceMs: number): bigint {
+  return process.hrtime.bigint() + BigInt(Math.round((performanceMs - performance.now()) * 1e6));
+}
+
+/**
+ * The CLI's handle on its watchdog process (see `watchdog-main.ts`): tells it which process
+ * group to guard and until when. The watchdog lives in its own session, so neither a
+ * terminal's signals nor a SIGSTOP of the CLI reach it, and it kills the group at the
+ * deadline or as soon as the CLI's end of the pipe closes.
+ */
+export class Watchdog {
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<void>;
+  #closing = false;
+  #listeners = new Set<(event: WatchdogEvent) => void>();
+  #unexpectedExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
+
+  private constructor(child: ChildProcess) {
+    this.#child = child;
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    child.once('exit', (code, signal) => {
+      if (!this.#closing) this.#unexpectedExit?.(code, signal);
+    });
+  }
+
+  /** Starts a watchdog process and waits until it is ready to guard. */
+  static async start(): Promise<Watchdog> {
+    const script = fileURLToPath(new URL('./watchdog-main.js', import.meta.url));
+    const child = spawn(process.execPath, ['--max-old-space-size=16', script], {
+      detached: true,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const watchdog = new Watchdog(child);
+    const lines = createInterface({ input: child.stdout! });
+    await new Promise<void>((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`watchdog exited before it was ready (code ${code})`));
+      child.once('error', reject);
+      child.once('exit', onExit);
+      lines.once('line', (line) => {
+        child.off('exit', onExit);
+        child.off('error', reject);
+        if (line === 'ready') resolve();
+        else reject(new Error(`watchdog said '${line}' instead of 'ready'`));
+      });
+    });
+    lines.on('line', (line) => {
+      const [kind, pgid] = line.split(' ');
+      if ((kind === 'term' || kind === 'kill') && pgid !== undefined) {
+        for (const listener of watchdog.#listeners) listener({ kind, pgid: Number(pgid) });
+      }
+    });
+    // The CLI must be able to exit while the watchdog idles; the pipe keeps it honest.
+    child.unref();
+    (child.stdout as unknown as { unref?: () => void }).unref?.();
+    (child.stdin as unknown as { unref?: () => void }).unref?.();
+    return watchdog;
+  }
+
+  /** PID of the watchdog process. */
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
+  /** Calls `listener` whenever the watchdog signals the group on its own. */
+  onEvent(listener: (event: WatchdogEvent) => void): void {
+    this.#listeners.add(listener);
+  }
+
+  /** Calls `listener` if the watchdog process dies while it should be guarding. */
+  onUnexpectedExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+    this.#unexpectedExit = listener;
+  }
+
+  /** Sets the deadlines (performance.now() scale): SIGTERM the group at termAt, SIGKILL at killAt. */
+  setDeadline(termAtMs: number, killAtMs: number): void {
+    this.#send(`D ${toMonotonicNs(termAtMs)} ${toMonotonicNs(killAtMs)}`);
+  }
+
+  /** Guards the process group `pgid` (set a deadline first). */
+  guard(pgid: number): void {
+    this.#send(`G ${pgid}`);
+  }
+
+  /** Stops guarding: the CLI stopped the group itself. */
+  release(): void {
+    this.#send('R');
+  }
+
+  /** Releases and ends the watchdog process; idempotent. */
+  async close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#send('R');
+      this.#child.stdin?.end();
+    }
+    await this.#exited;
+  }
+
+  #send(line: string): void {
+    const stdin = this.#child.stdin;
+    if (!stdin || stdin.destroyed || stdin.writableEnded) return;
+    stdin.write(`${line}\n`);
+  }
+}
