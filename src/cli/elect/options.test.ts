@@ -12,7 +12,7 @@ function errorOf(result: ParsedElectArgs): string {
 
 describe('parseElectArgs', () => {
   test('maps a full election command line to options', () => {
-    const result = parse(['run', '--etcd', 'http://a:2379, http://b:2379', '--name', 'jobs', '--ttl', '3', '--id', 'n1', '--grace', '0.5', '--', 'my-job', '--flag', '-x']);
+    const result = parse(['run', '--etcd', 'http://a:2379, http://b:2379', '--name', 'jobs', '--ttl', '3', '--id', 'n1', '--grace', '0.5', '--connect-timeout', '1.5', '--', 'my-job', '--flag', '-x']);
     assert.deepEqual(result, {
       kind: 'run',
       options: {
@@ -21,6 +21,7 @@ describe('parseElectArgs', () => {
         ttlMs: 3000,
         id: 'n1',
         graceMs: 500,
+        connectTimeoutMs: 1500,
         command: 'my-job',
         args: ['--flag', '-x'],
       },
@@ -31,7 +32,7 @@ describe('parseElectArgs', () => {
     const result = parse(['run', '--lock', 'db-migrate', '--', 'true'], { WARDEN_ETCD: 'http://127.0.0.1:2379' });
     assert.deepEqual(result, {
       kind: 'run',
-      options: { endpoints: ['http://127.0.0.1:2379'], target: { kind: 'lock', name: 'db-migrate' }, ttlMs: 10_000, id: 'host-42', graceMs: 5000, command: 'true', args: [] },
+      options: { endpoints: ['http://127.0.0.1:2379'], target: { kind: 'lock', name: 'db-migrate' }, ttlMs: 10_000, id: 'host-42', graceMs: 5000, connectTimeoutMs: 10_000, command: 'true', args: [] },
     });
   });
 
@@ -65,6 +66,9 @@ describe('parseElectArgs', () => {
     assert.match(errorOf(parse(['run', ...base, '--name', 'n', '--ttl', '2.5', '--', 'c'])), /invalid --ttl/);
     assert.match(errorOf(parse(['run', ...base, '--name', 'n', '--grace', '-1', '--', 'c'])), /grace/);
     assert.match(errorOf(parse(['run', ...base, '--name', 'n', '--grace', 'soon', '--', 'c'])), /invalid --grace/);
+    assert.match(errorOf(parse(['run', ...base, '--name', 'n', '--connect-timeout', 'x', '--', 'c'])), /invalid --connect-timeout/);
+    assert.match(errorOf(parse(['run', '--etcd', 'https://e:1', '--name', 'n', '--', 'c'])), /TLS is not supported/);
+    assert.match(errorOf(parse(['run', '--etcd', 'http://e', '--name', 'n', '--', 'c'])), /no port/);
     assert.match(errorOf(parse(['run', ...base, '--name', 'n', '--id', 'has space', '--', 'c'])), /invalid --id/);
     assert.match(errorOf(parse(['run', ...base, '--name', 'n'])), /missing command/);
     assert.match(errorOf(parse(['run', ...base, '--name', 'n', '--'])), /missing command/);

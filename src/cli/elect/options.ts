@@ -20,6 +20,11 @@ export interface ElectRunOptions {
    * deadline.
    */
   graceMs: number;
+  /**
+   * Give up (exit 1) when no session could be started this long after start-up
+   * (`--connect-timeout S`). Default 10 000 ms. Later outages are waited out instead.
+   */
+  connectTimeoutMs: number;
   /** The command to run while leading, and its arguments (everything after `--`). */
   command: string;
   args: string[];
@@ -48,6 +53,7 @@ Options:
   --ttl S              lease TTL in whole seconds, 2-3600 (default 10)
   --id ID              this candidate's id (default <hostname>-<pid>)
   --grace S            seconds between SIGTERM and SIGKILL of CMD (default 5)
+  --connect-timeout S  exit 1 if etcd cannot be reached this long after start-up (default 10)
   -h, --help           show this help
 
 Exit codes:
@@ -96,6 +102,7 @@ export function parseElectArgs(
         ttl: { type: 'string' },
         id: { type: 'string' },
         grace: { type: 'string' },
+        'connect-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -147,6 +154,15 @@ export function parseElectArgs(
     graceMs = Math.round(Number(grace) * 1000);
   }
 
+  const connect = str(values['connect-timeout']);
+  let connectTimeoutMs = 10_000;
+  if (connect !== undefined) {
+    if (!/^\d+(\.\d{1,3})?$/.test(connect) || Number(connect) > MAX_GRACE_S) {
+      return { kind: 'error', message: `invalid --connect-timeout '${connect}': seconds, 0-${MAX_GRACE_S} (up to 3 decimals)` };
+    }
+    connectTimeoutMs = Math.round(Number(connect) * 1000);
+  }
+
   const id = str(values['id']) ?? `${defaults.hostname ?? hostname()}-${defaults.pid ?? process.pid}`;
   if (!ID_PATTERN.test(id)) return { kind: 'error', message: `invalid --id '${id}': 1-256 printable characters without spaces` };
 
@@ -154,7 +170,7 @@ export function parseElectArgs(
   if (command === undefined || command === '') {
     return { kind: 'error', message: "missing command: put it after '--', e.g. -- my-job --flag" };
   }
-  return { kind: 'run', options: { endpoints, target, ttlMs, id, graceMs, command, args } };
+  return { kind: 'run', options: { endpoints, target, ttlMs, id, graceMs, connectTimeoutMs, command, args } };
 }
 
 function str(value: string | boolean | undefined): string | undefined {
@@ -168,7 +184,9 @@ function checkEndpoint(url: string): string | undefined {
   } catch {
     return 'not a URL (expected http://host:port)';
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `scheme '${parsed.protocol}' (expected http: or https:)`;
+  // The etcd backend speaks plain gRPC over HTTP/2 without TLS.
+  if (parsed.protocol !== 'http:') return `scheme '${parsed.protocol}' (expected http://host:port; TLS is not supported)`;
+  if (parsed.port === '') return 'no port (expected http://host:port)';
   if (parsed.hostname === '') return 'no host';
   if (parsed.pathname !== '/' && parsed.pathname !== '') return 'no path allowed';
   return undefined;

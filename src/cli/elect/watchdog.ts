@@ -69,9 +69,10 @@ export class Watchdog {
     return this.#child.pid!;
   }
 
-  /** Calls `listener` whenever the watchdog signals the group on its own. */
-  onEvent(listener: (event: WatchdogEvent) => void): void {
+  /** Calls `listener` whenever the watchdog signals the group on its own; returns an unsubscribe. */
+  onEvent(listener: (event: WatchdogEvent) => void): () => void {
     this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Calls `listener` if the watchdog process dies while it should be guarding. */
@@ -98,6 +99,9 @@ export class Watchdog {
   async close(): Promise<void> {
     if (!this.#closing) {
       this.#closing = true;
+      // Hold the event loop until the watchdog is gone, or the process could end mid-await.
+      this.#child.ref();
+      (this.#child.stdout as unknown as { ref?: () => void }).ref?.();
       this.#send('R');
       this.#child.stdin?.end();
     }
