@@ -47,10 +47,13 @@ export async function runElect(options: ElectRunOptions, io: RunnerIo): Promise<
     return EXIT.usage;
   }
   const fatalController = new AbortController();
-  let watchdog: Watchdog | undefined;
+  // Started alongside the first session, so it costs no start-up latency.
+  const watchdogStarting = Watchdog.start().then((started) => {
+    started.onUnexpectedExit((code, signal) => fatalController.abort(`watchdog process exited (code ${code}, signal ${signal})`));
+    return started;
+  });
+  watchdogStarting.catch(() => undefined);
   try {
-    watchdog = await Watchdog.start();
-    watchdog.onUnexpectedExit((code, signal) => fatalController.abort(`watchdog process exited (code ${code}, signal ${signal})`));
     const setpriv = findSetpriv();
     let everConnected = false;
     let lastError = '';
@@ -83,6 +86,7 @@ export async function runElect(options: ElectRunOptions, io: RunnerIo): Promise<
       backoffMs = 250;
 
       try {
+        const guard = await watchdogStarting;
         const contend = contender(session, options.target, options.id);
         while (!shutdown.aborted && !session.signal.aborted && !fatalController.signal.aborted) {
           announce('FOLLOWER');
@@ -99,7 +103,7 @@ export async function runElect(options: ElectRunOptions, io: RunnerIo): Promise<
           const outcome = await superviseTerm({
             session,
             term,
-            watchdog,
+            watchdog: guard,
             command: options.command,
             args: options.args,
             env: {
@@ -144,7 +148,7 @@ export async function runElect(options: ElectRunOptions, io: RunnerIo): Promise<
     io.log(`warden elect: ${describe(error)}`);
     return EXIT.error;
   } finally {
-    await watchdog?.close();
+    await watchdogStarting.then((started) => started.close(), () => undefined);
     await backend.close().catch(() => undefined);
   }
 }

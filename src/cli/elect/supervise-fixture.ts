@@ -8,6 +8,7 @@ import { ChildGroup, findSetpriv } from './child-group.js';
 import { Watchdog } from './watchdog.js';
 
 interface FixtureOptions {
+  watchdog: 'bash' | 'node';
   setpriv: boolean;
   renewEveryMs: number;
   termInMs: number;
@@ -17,7 +18,7 @@ interface FixtureOptions {
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as FixtureOptions;
-const watchdog = await Watchdog.start();
+const watchdog = await Watchdog.start({ kind: options.watchdog });
 const renew = (): void => {
   const now = performance.now();
   watchdog.setDeadline(now + options.termInMs, now + options.killInMs);

@@ -48,6 +48,7 @@ interface Fixture {
 }
 
 async function startFixture(options: {
+  watchdog: 'bash' | 'node';
   setpriv: boolean;
   renewEveryMs: number;
   termInMs: number;
@@ -81,70 +82,72 @@ async function cleanup(fixture: Fixture): Promise<void> {
 const WITH_GRANDCHILD = ['-c', 'sleep 1000 & wait'];
 
 describe('child supervision (real processes)', () => {
-  test('kill -9 of the parent kills the whole group through the watchdog pipe (no setpriv)', async () => {
-    const fixture = await startFixture({ setpriv: false, renewEveryMs: 100, termInMs: 60_000, killInMs: 60_000, command: 'bash', args: WITH_GRANDCHILD });
-    try {
-      await waitFor(() => members(fixture.child).length === 2, { what: 'child and grandchild running' });
-      const group = members(fixture.child);
-      fixture.process.kill('SIGKILL');
-      // Long before the 60 s deadline: only the closed pipe can have triggered this.
-      await waitFor(() => group.every(dead), { what: 'group dead after kill -9 of the parent', timeoutMs: 5_000 });
-      await waitFor(() => dead(fixture.watchdog), { what: 'watchdog exit' });
-    } finally {
-      await cleanup(fixture);
-    }
-  });
+  for (const kind of ['bash', 'node'] as const) {
+    test(`[${kind} watchdog] kill -9 of the parent kills the whole group through the watchdog pipe (no setpriv)`, async () => {
+      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 100, termInMs: 60_000, killInMs: 60_000, command: 'bash', args: WITH_GRANDCHILD });
+      try {
+        await waitFor(() => members(fixture.child).length === 2, { what: 'child and grandchild running' });
+        const group = members(fixture.child);
+        fixture.process.kill('SIGKILL');
+        // Long before the 60 s deadline: only the closed pipe can have triggered this.
+        await waitFor(() => group.every(dead), { what: 'group dead after kill -9 of the parent', timeoutMs: 5_000 });
+        await waitFor(() => dead(fixture.watchdog), { what: 'watchdog exit' });
+      } finally {
+        await cleanup(fixture);
+      }
+    });
 
-  test('kill -9 of parent and watchdog still kills the direct child (setpriv --pdeathsig)', { skip: findSetpriv() ? false : 'setpriv (util-linux) not installed' }, async () => {
-    const fixture = await startFixture({ setpriv: true, renewEveryMs: 100, termInMs: 60_000, killInMs: 60_000, command: 'sleep', args: ['1000'] });
-    try {
-      await waitFor(() => processState(fixture.child) !== undefined && readFileSync(`/proc/${fixture.child}/cmdline`, 'utf8').startsWith('sleep'), { what: 'setpriv exec' });
-      process.kill(fixture.watchdog, 'SIGKILL');
-      await waitFor(() => dead(fixture.watchdog), { what: 'watchdog dead' });
-      assert.ok(!dead(fixture.child), 'the child survives the watchdog alone');
-      fixture.process.kill('SIGKILL');
-      await waitFor(() => dead(fixture.child), { what: 'child dead by pdeathsig', timeoutMs: 5_000 });
-    } finally {
-      await cleanup(fixture);
-    }
-  });
+    test(`[${kind} watchdog] kill -9 of parent and watchdog still kills the direct child (setpriv --pdeathsig)`, { skip: findSetpriv() ? false : 'setpriv (util-linux) not installed' }, async () => {
+      const fixture = await startFixture({ watchdog: kind, setpriv: true, renewEveryMs: 100, termInMs: 60_000, killInMs: 60_000, command: 'sleep', args: ['1000'] });
+      try {
+        await waitFor(() => processState(fixture.child) !== undefined && readFileSync(`/proc/${fixture.child}/cmdline`, 'utf8').startsWith('sleep'), { what: 'setpriv exec' });
+        process.kill(fixture.watchdog, 'SIGKILL');
+        await waitFor(() => dead(fixture.watchdog), { what: 'watchdog dead' });
+        assert.ok(!dead(fixture.child), 'the child survives the watchdog alone');
+        fixture.process.kill('SIGKILL');
+        await waitFor(() => dead(fixture.child), { what: 'child dead by pdeathsig', timeoutMs: 5_000 });
+      } finally {
+        await cleanup(fixture);
+      }
+    });
 
-  test('a SIGSTOPped parent cannot keep its child past the deadline: SIGTERM, then SIGKILL', async () => {
-    await using dir = await makeTmpDir();
-    const log = `${dir.path}/log`;
-    // The child notes SIGTERM, then ignores it, so only the watchdog's SIGKILL ends it.
-    const script = `trap 'echo term >> ${log}' TERM; sleep 1000 & while :; do wait; done`;
-    const fixture = await startFixture({ setpriv: false, renewEveryMs: 50, termInMs: 600, killInMs: 1200, command: 'bash', args: ['-c', script] });
-    try {
-      await waitFor(() => members(fixture.child).length === 2, { what: 'child and grandchild running' });
-      const group = members(fixture.child);
-      fixture.process.kill('SIGSTOP');
-      await waitFor(() => processState(fixture.process.pid!) === 'T', { what: 'parent stopped' });
-      await waitFor(() => group.every(dead), { what: 'group dead while the parent is stopped', timeoutMs: 10_000 });
-      assert.equal(processState(fixture.process.pid!), 'T', 'the parent was still stopped');
-      assert.match(readFileSync(log, 'utf8'), /term/, 'SIGTERM came before SIGKILL');
-      assert.ok(!dead(fixture.watchdog), 'the watchdog keeps running for the next term');
-      fixture.process.kill('SIGCONT');
-      await waitFor(() => fixture.lines.some((line) => line.includes('"kill"')), { what: 'kill report' });
-      assert.ok(fixture.lines.some((line) => line.includes('"term"')), 'term reported');
-    } finally {
-      await cleanup(fixture);
-    }
-  });
+    test(`[${kind} watchdog] a SIGSTOPped parent cannot keep its child past the deadline: SIGTERM, then SIGKILL`, async () => {
+      await using dir = await makeTmpDir();
+      const log = `${dir.path}/log`;
+      // The child notes SIGTERM, then ignores it, so only the watchdog's SIGKILL ends it.
+      const script = `trap 'echo term >> ${log}' TERM; sleep 1000 & while :; do wait; done`;
+      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 50, termInMs: 600, killInMs: 1200, command: 'bash', args: ['-c', script] });
+      try {
+        await waitFor(() => members(fixture.child).length === 2, { what: 'child and grandchild running' });
+        const group = members(fixture.child);
+        fixture.process.kill('SIGSTOP');
+        await waitFor(() => processState(fixture.process.pid!) === 'T', { what: 'parent stopped' });
+        await waitFor(() => group.every(dead), { what: 'group dead while the parent is stopped', timeoutMs: 10_000 });
+        assert.equal(processState(fixture.process.pid!), 'T', 'the parent was still stopped');
+        assert.match(readFileSync(log, 'utf8'), /term/, 'SIGTERM came before SIGKILL');
+        assert.ok(!dead(fixture.watchdog), 'the watchdog keeps running for the next term');
+        fixture.process.kill('SIGCONT');
+        await waitFor(() => fixture.lines.some((line) => line.includes('"kill"')), { what: 'kill report' });
+        assert.ok(fixture.lines.some((line) => line.includes('"term"')), 'term reported');
+      } finally {
+        await cleanup(fixture);
+      }
+    });
 
-  test('a parent that keeps renewing keeps its child', async () => {
-    const fixture = await startFixture({ setpriv: false, renewEveryMs: 50, termInMs: 400, killInMs: 800, command: 'sleep', args: ['1000'] });
-    try {
-      // Outlive several deadlines: each renewal pushes both forward.
-      await waitFor(() => fixture.lines.length >= 1 && performance.now(), { what: 'start' });
-      const until = performance.now() + 2_000;
-      await waitFor(() => performance.now() > until || dead(fixture.child), { what: 'time to pass', timeoutMs: 5_000 });
-      assert.ok(!dead(fixture.child), 'the child is alive after 2 s of renewals');
-      assert.deepEqual(fixture.lines.slice(1), [], 'the watchdog never fired');
-    } finally {
-      await cleanup(fixture);
-    }
-  });
+    test(`[${kind} watchdog] a parent that keeps renewing keeps its child`, async () => {
+      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 50, termInMs: 400, killInMs: 800, command: 'sleep', args: ['1000'] });
+      try {
+        // Outlive several deadlines: each renewal pushes both forward.
+        await waitFor(() => fixture.lines.length >= 1 && performance.now(), { what: 'start' });
+        const until = performance.now() + 2_000;
+        await waitFor(() => performance.now() > until || dead(fixture.child), { what: 'time to pass', timeoutMs: 5_000 });
+        assert.ok(!dead(fixture.child), 'the child is alive after 2 s of renewals');
+        assert.deepEqual(fixture.lines.slice(1), [], 'the watchdog never fired');
+      } finally {
+        await cleanup(fixture);
+      }
+    });
+  }
 
   test('stop() sends SIGTERM, then SIGKILL after the grace period, to every member of the group', async () => {
     const group = ChildGroup.start({ command: 'bash', args: ['-c', "trap '' TERM; sleep 1000 & wait"], env: process.env });

@@ -1,6 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { WATCHDOG_SCRIPT } from './watchdog-sh.js';
+
+/** Which watchdog to run: a bash script (Linux, ~4 MB) or a Node process (anywhere, ~40 MB). */
+export type WatchdogKind = 'bash' | 'node';
 
 /** What the watchdog did on its own: sent SIGTERM or SIGKILL to the guarded group. */
 export type WatchdogEvent = { kind: 'term' | 'kill'; pgid: number };
@@ -8,6 +13,25 @@ export type WatchdogEvent = { kind: 'term' | 'kill'; pgid: number };
 /** Converts a deadline on the `performance.now()` scale to absolute CLOCK_MONOTONIC ns. */
 export function toMonotonicNs(performanceMs: number): bigint {
   return process.hrtime.bigint() + BigInt(Math.round((performanceMs - performance.now()) * 1e6));
+}
+
+/** Converts a deadline on the `performance.now()` scale to /proc/uptime centiseconds, rounded down. */
+export function toUptimeCs(performanceMs: number): number {
+  const now = performance.now();
+  const up = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  // /proc/uptime is truncated to 10 ms: err early, never late.
+  return Math.floor(Math.round(up * 100) + (performanceMs - now) / 10) - 1;
+}
+
+/** Picks the bash watchdog where bash and /proc/uptime exist, the Node one elsewhere. */
+export function defaultWatchdogKind(): WatchdogKind {
+  try {
+    accessSync('/proc/uptime', constants.R_OK);
+    accessSync('/bin/bash', constants.X_OK);
+    return 'bash';
+  } catch {
+    return 'node';
+  }
 }
 
 /**
@@ -18,13 +42,16 @@ export function toMonotonicNs(performanceMs: number): bigint {
  */
 export class Watchdog {
   readonly #child: ChildProcess;
+  /** Which implementation runs (they differ only in the clock unit of `D`). */
+  readonly kind: WatchdogKind;
   readonly #exited: Promise<void>;
   #closing = false;
   #listeners = new Set<(event: WatchdogEvent) => void>();
   #unexpectedExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
 
-  private constructor(child: ChildProcess) {
+  private constructor(child: ChildProcess, kind: WatchdogKind) {
     this.#child = child;
+    this.kind = kind;
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.once('exit', (code, signal) => {
       if (!this.#closing) this.#unexpectedExit?.(code, signal);
@@ -32,13 +59,14 @@ export class Watchdog {
   }
 
   /** Starts a watchdog process and waits until it is ready to guard. */
-  static async start(): Promise<Watchdog> {
-    const script = fileURLToPath(new URL('./watchdog-main.js', import.meta.url));
-    const child = spawn(process.execPath, ['--max-old-space-size=16', script], {
-      detached: true,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const watchdog = new Watchdog(child);
+  static async start(options: { kind?: WatchdogKind } = {}): Promise<Watchdog> {
+    const kind = options.kind ?? defaultWatchdogKind();
+    const [file, args] =
+      kind === 'bash'
+        ? ['/bin/bash', ['-c', WATCHDOG_SCRIPT, 'warden-watchdog']]
+        : [process.execPath, ['--max-old-space-size=16', fileURLToPath(new URL('./watchdog-main.js', import.meta.url))]];
+    const child = spawn(file, args, { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+    const watchdog = new Watchdog(child, kind);
     const lines = createInterface({ input: child.stdout! });
     await new Promise<void>((resolve, reject) => {
       const onExit = (code: number | null): void => reject(new Error(`watchdog exited before it was ready (code ${code})`));
@@ -82,7 +110,8 @@ export class Watchdog {
 
   /** Sets the deadlines (performance.now() scale): SIGTERM the group at termAt, SIGKILL at killAt. */
   setDeadline(termAtMs: number, killAtMs: number): void {
-    this.#send(`D ${toMonotonicNs(termAtMs)} ${toMonotonicNs(killAtMs)}`);
+    if (this.kind === 'bash') this.#send(`D ${toUptimeCs(termAtMs)} ${toUptimeCs(killAtMs)}`);
+    else this.#send(`D ${toMonotonicNs(termAtMs)} ${toMonotonicNs(killAtMs)}`);
   }
 
   /** Guards the process group `pgid` (set a deadline first). */
