@@ -249,6 +249,20 @@ export function registerBackendContract(backend: BackendFactory, sessionOptions:
     await la.resign();
   });
 
+  test('election: campaigning again right after resign() works (the old delete cannot hit the new key)', async (t) => {
+    t.after(closeAll);
+    const a = await session();
+    const election = new Election(a, unique('again'));
+    const first = await election.campaign('one');
+    const resigning = first.resign();
+    const second = await election.campaign('two');
+    await resigning;
+    assert.ok(BigInt(second.fencingToken) > BigInt(first.fencingToken));
+    assert.equal(second.isHeld(), true);
+    assert.equal((await election.leader())?.value, 'two');
+    await second.resign();
+  });
+
   test('election: observe reports the leader, null when nobody leads, and never goes backwards', async (t) => {
     t.after(closeAll);
     const name = unique('observe');
@@ -313,6 +327,7 @@ export function registerBackendContract(backend: BackendFactory, sessionOptions:
       };
     };
     const ra = new Election(a, name).run(handler('A', true), { signal: stop.signal });
+    await waitUntil(() => errors.length === 1, 'A fails its first term');
     const rb = new Election(b, name).run(handler('B', false), { signal: stop.signal });
     await waitUntil(() => terms.length >= 2, 'two terms');
     const current = await new Election(a, name).leader();
@@ -330,6 +345,26 @@ export function registerBackendContract(backend: BackendFactory, sessionOptions:
     assert.equal(errors.length, 1, errors.map(String).join("; "));
     assert.match(String(errors[0]), /A fails its first term/);
     assert.equal(await new Election(a, name).leader(), null, 'stopping resigns');
+  });
+
+  test('election: run() ends the term with reason lost and rejects with the session reason when the session is lost', async (t) => {
+    t.after(closeAll);
+    const a = await session();
+    let endReason: unknown;
+    let leading = false;
+    const running = new Election(a, unique('runlost')).run({
+      value: 'A',
+      async onLeader(signal) {
+        leading = true;
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        endReason = signal.reason;
+      },
+    });
+    await waitUntil(() => leading, 'A leads');
+    await a.backend.revokeLease(a.leaseId);
+    await assert.rejects(running, (e: unknown) => e instanceof ElectionError && (e.code === 'WARDEN_ERR_SESSION_EXPIRED' || e.code === 'WARDEN_ERR_SESSION_DEADLINE'));
+    assert.ok(endReason instanceof LeadershipEndedError);
+    assert.ok(['lost', 'superseded'].includes(endReason.reason));
   });
 
   test('lock: FIFO acquire, tryAcquire while held, release hands over, guard fails after release', async (t) => {

@@ -82,7 +82,7 @@ export class Election {
   async campaign(value: string, options: { signal?: AbortSignal } = {}): Promise<Leadership> {
     throwIfAborted(options.signal);
     this.session.check();
-    const release = this.session.claimKey(this.key, 'WARDEN_ERR_ELECTION_BUSY');
+    const release = await this.session.claimKey(this.key, 'WARDEN_ERR_ELECTION_BUSY');
     const { signal, dispose } = linkSignals(options.signal, this.session.signal);
     let created: { createRevision: bigint; revision: bigint } | undefined;
     try {

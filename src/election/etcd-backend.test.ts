@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { etcdSuiteOptions, freePort, startEtcd, type EtcdCluster } from '../testing/index.js';
+import { etcdSuiteOptions, freePort, startEtcd, startTcpProxy, waitFor, type EtcdCluster } from '../testing/index.js';
 import type { Backend } from './backend.js';
 import { registerBackendContract } from './backend-contract.js';
 import { createEtcdBackend } from './etcd-backend.js';
@@ -38,6 +38,70 @@ describe('etcd backend bad input', () => {
         assert.equal(e.retryable, true);
         return true;
       });
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
+describe('etcd backend with a dead member in its endpoint list', etcdSuiteOptions(), () => {
+  test('requests and sessions still succeed: calls that could not be sent are retried on another member', async () => {
+    await using etcd = await startEtcd();
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const backend = createEtcdBackend({ endpoints: [dead, etcd.endpoints[0]!, dead.replace(/:(\d+)$/, (_, p: string) => `:${Number(p) + 1}`)] });
+    try {
+      const session = await Session.create(backend, { ttlMs: 2_000 });
+      for (let i = 0; i < 20; i++) {
+        await backend.put(`/dead-member/${i}`, 'v', { lease: session.leaseId });
+        assert.equal((await backend.get(`/dead-member/${i}`)).kvs.length, 1);
+      }
+      await session.close();
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
+describe('etcd backend deadlines', etcdSuiteOptions(), () => {
+  test('through a black hole, unary calls and keepalives fail with TIMEOUT at their deadline instead of hanging', async () => {
+    await using etcd = await startEtcd();
+    await using proxy = await startTcpProxy({ target: { host: '127.0.0.1', port: etcd.members[0]!.clientPort } });
+    const backend = createEtcdBackend({ endpoints: [proxy.url], rpcTimeoutMs: 2_000 });
+    try {
+      const lease = await backend.grantLease(2_000);
+      proxy.blackhole();
+      const started = performance.now();
+      await assert.rejects(backend.get('/x', { timeoutMs: 300 }), (e: unknown) => e instanceof ElectionError && e.code === 'WARDEN_ERR_BACKEND_TIMEOUT' && e.retryable);
+      await assert.rejects(backend.keepAliveOnce(lease.id, { timeoutMs: 300 }), (e: unknown) => e instanceof ElectionError && e.code === 'WARDEN_ERR_BACKEND_TIMEOUT');
+      // Bounded by the deadlines (2 × 300 ms), not by TCP or gRPC defaults.
+      assert.ok(performance.now() - started < 1_500, `took ${Math.round(performance.now() - started)} ms`);
+      proxy.restore();
+      proxy.cut();
+      await waitFor(async () => (await backend.keepAliveOnce(lease.id, { timeoutMs: 500 }).catch(() => 0)) > 0, { what: 'keepalive after restore' });
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test('with etcd paused (SIGSTOP), the session gives up at its local deadline, before the lease could expire', async () => {
+    await using etcd = await startEtcd();
+    const backend = createEtcdBackend({ endpoints: etcd.endpoints });
+    try {
+      const session = await Session.create(backend, { ttlMs: 2_000 });
+      let endedAt = 0;
+      session.signal.addEventListener('abort', () => (endedAt = performance.now()));
+      const deadlineBefore = session.deadline();
+      etcd.members[0]!.pause();
+      const pausedAt = performance.now();
+      try {
+        await waitFor(() => session.signal.aborted, { what: 'session deadline', timeoutMs: 5_000 });
+      } finally {
+        etcd.members[0]!.resume();
+      }
+      assert.equal((session.signal.reason as { reason: string }).reason, 'deadline');
+      // The deadline only moves with acknowledged keepalives: it lies within one TTL of the pause.
+      assert.ok(endedAt >= deadlineBefore && endedAt - pausedAt <= session.ttlMs - session.safetyMarginMs + 100, `ended ${Math.round(endedAt - pausedAt)} ms after the pause`);
+      await session.close();
     } finally {
       await backend.close();
     }

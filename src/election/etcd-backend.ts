@@ -142,11 +142,34 @@ function toOp(op: TxnOp): IRequestOp {
   }
 }
 
-/** A policy object with cockatiel's `execute` shape that adds no retry or circuit breaking: the recipes decide. */
+type PolicyContext = { signal: AbortSignal; attempt: number };
+const NOT_SENT = /No connection established|ECONNREFUSED|connect ECONN/i;
+
+/** A global policy with cockatiel's `execute` shape that adds no retry: the recipes decide. */
 const passthrough = {
-  execute: <T>(fn: (context: { signal: AbortSignal; attempt: number }) => PromiseLike<T> | T): Promise<T> =>
+  execute: <T>(fn: (context: PolicyContext) => PromiseLike<T> | T): Promise<T> =>
     Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 })),
 };
+
+/**
+ * A per-member policy: after a failed connection attempt the member is skipped for a
+ * second (etcd3's pool then picks another member), instead of etcd3's default circuit
+ * breaker, which keeps a single-member cluster unusable for 5 s after it comes back.
+ */
+function memberPolicy(): typeof passthrough {
+  let downUntil = 0;
+  return {
+    async execute<T>(fn: (context: PolicyContext) => PromiseLike<T> | T): Promise<T> {
+      if (Date.now() < downUntil) throw new Error('14 UNAVAILABLE: etcd member skipped after a failed connection attempt');
+      try {
+        return await fn({ signal: new AbortController().signal, attempt: 0 });
+      } catch (error) {
+        if (NOT_SENT.test(error instanceof Error ? error.message : String(error))) downUntil = Date.now() + 1_000;
+        throw error;
+      }
+    },
+  };
+}
 
 interface PendingKeepalive {
   resolve(ttlMs: number): void;
@@ -165,6 +188,7 @@ class EtcdBackend implements Backend {
   readonly #lease: LeaseClient;
   readonly #watch: WatchClient;
   readonly #rpcTimeoutMs: number;
+  readonly #hostCount: number;
   readonly #watches = new Set<{ close(): void }>();
   #keepalive: KeepaliveState | undefined;
   #closed = false;
@@ -182,11 +206,12 @@ class EtcdBackend implements Backend {
       }
     }
     this.#rpcTimeoutMs = rpcTimeoutMs;
+    this.#hostCount = endpoints.length;
     const clientOptions: IOptions = {
       hosts: endpoints.map((e) => e.replace(/^http:\/\//, '').replace(/\/$/, '')),
       dialTimeout: dialTimeoutMs,
       faultHandling: {
-        host: () => passthrough as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['global']>,
+        host: () => memberPolicy() as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['global']>,
         global: passthrough as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['global']>,
       },
       // Notice dead connections (e.g. a black-holed link) on idle streams too. etcd accepts
@@ -223,15 +248,27 @@ class EtcdBackend implements Backend {
     this.#watch = new WatchClient(requireLeader);
   }
 
+  /**
+   * Runs one unary request under a deadline. The request goes to a random member; when it
+   * could not even be sent there (no connection), or when it is a read, it is retried on
+   * another member while the deadline allows, so one dead member does not fail callers.
+   */
   async #unary<T>(what: string, options: CallOptions | undefined, call: (grpcOptions: { deadline: Date }) => Promise<T>): Promise<T> {
     if (this.#closed) throw new BackendError('WARDEN_ERR_BACKEND_CLOSED', 'etcd backend closed');
     throwIfAborted(options?.signal);
     const timeoutMs = Math.max(1, Math.min(options?.timeoutMs ?? this.#rpcTimeoutMs, this.#rpcTimeoutMs));
-    try {
-      return await raceSignal(call({ deadline: new Date(Date.now() + timeoutMs) }), options?.signal);
-    } catch (error) {
-      if (options?.signal?.aborted === true && error === options.signal.reason) throw error;
-      throw toBackendError(error, what);
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await raceSignal(call({ deadline: new Date(deadline) }), options?.signal);
+      } catch (error) {
+        if (options?.signal?.aborted === true && error === options.signal.reason) throw error;
+        const converted = toBackendError(error, what);
+        const notSent = NOT_SENT.test(converted.message) || converted.message.includes('member skipped');
+        const retry =
+          converted.code === 'WARDEN_ERR_BACKEND_UNAVAILABLE' && (notSent || what === 'range') && attempt <= this.#hostCount && Date.now() < deadline - 10;
+        if (!retry) throw converted;
+      }
     }
   }
 

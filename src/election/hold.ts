@@ -32,6 +32,7 @@ export class Hold implements AsyncDisposable {
   readonly #controller = new AbortController();
   readonly #codes: HoldCodes;
   readonly #unlink: () => void;
+  readonly #release: () => void;
   #value: string;
   #resigning: Promise<void> | undefined;
 
@@ -46,11 +47,19 @@ export class Hold implements AsyncDisposable {
     const onSession = (): void => this.end('lost', session.signal.reason);
     session.signal.addEventListener('abort', onSession, { once: true });
     this.#unlink = () => session.signal.removeEventListener('abort', onSession);
+    let released = false;
+    this.#release = () => {
+      if (released) return;
+      released = true;
+      release();
+    };
     this.#controller.signal.addEventListener(
       'abort',
       () => {
         this.#unlink();
-        release();
+        // While a resignation deletes the key, the session must not start another
+        // candidate on the same key: that one would see the deletion as a lost key.
+        if (this.#resigning === undefined) this.#release();
       },
       { once: true },
     );
@@ -136,10 +145,16 @@ export class Hold implements AsyncDisposable {
    * deletes the key guarded by its create revision. Idempotent; a key already gone is fine.
    */
   resign(options: { signal?: AbortSignal } = {}): Promise<void> {
-    this.end('resigned');
-    this.#resigning ??= this.#session.signal.aborted && this.#session.signal.reason instanceof ElectionError && this.#session.signal.reason.code === 'WARDEN_ERR_SESSION_CLOSED'
-      ? Promise.resolve()
-      : deleteIfOwned(this.#session, this.key, this.#createRevision, Math.max(1_000, this.#session.rpcTimeout()));
+    if (this.#resigning === undefined) {
+      const closed = this.#session.signal.reason instanceof ElectionError && this.#session.signal.reason.code === 'WARDEN_ERR_SESSION_CLOSED';
+      // Set before end(): the abort listener then leaves the key claimed until the delete is done.
+      this.#resigning = Promise.resolve();
+      this.end('resigned');
+      this.#resigning = (closed ? Promise.resolve() : deleteIfOwned(this.#session, this.key, this.#createRevision, Math.max(1_000, this.#session.rpcTimeout()))).finally(
+        () => this.#release(),
+      );
+      this.#session.releasingKey(this.key, this.#resigning);
+    }
     return raceSignal(this.#resigning, options.signal);
   }
 

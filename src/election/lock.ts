@@ -56,7 +56,7 @@ export class Lock {
     const { dir, key } = this.#keys(name);
     throwIfAborted(options.signal);
     this.session.check();
-    const release = this.session.claimKey(key, 'WARDEN_ERR_LOCK_BUSY');
+    const release = await this.session.claimKey(key, 'WARDEN_ERR_LOCK_BUSY');
     const { signal, dispose } = linkSignals(options.signal, this.session.signal);
     let created: { createRevision: bigint; revision: bigint } | undefined;
     try {
@@ -77,7 +77,7 @@ export class Lock {
     const { dir, key } = this.#keys(name);
     throwIfAborted(options.signal);
     this.session.check();
-    const release = this.session.claimKey(key, 'WARDEN_ERR_LOCK_BUSY');
+    const release = await this.session.claimKey(key, 'WARDEN_ERR_LOCK_BUSY');
     let created: { createRevision: bigint; revision: bigint } | undefined;
     try {
       const timeoutMs = this.session.rpcTimeout();

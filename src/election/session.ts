@@ -83,7 +83,8 @@ export class Session implements AsyncDisposable {
 
   readonly #controller = new AbortController();
   readonly #keepaliveTimeoutMs: number;
-  readonly #keys = new Set<string>();
+  /** Claimed candidate keys: null = in use, a promise = being released. */
+  readonly #keys = new Map<string, Promise<void> | null>();
   #deadline: number;
   #deadlineTimer: TimerHandle | undefined;
   #keepaliveTimer: TimerHandle | undefined;
@@ -179,13 +180,32 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * Reserves a key for one candidate of this session; throws `code` when already reserved.
+   * Reserves a key for one candidate of this session: waits while a previous holder of the
+   * key is still resigning, throws `code` when the key is in use.
    * @internal used by Election and Lock.
    */
-  claimKey(key: string, code: string): () => void {
-    if (this.#keys.has(key)) throw new ElectionError(code, `this session already uses ${key}`);
-    this.#keys.add(key);
-    return () => this.#keys.delete(key);
+  async claimKey(key: string, code: string): Promise<() => void> {
+    for (;;) {
+      const state = this.#keys.get(key);
+      if (state === undefined) break;
+      if (state === null) throw new ElectionError(code, `this session already uses ${key}`);
+      await state;
+    }
+    this.#keys.set(key, null);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#keys.delete(key);
+    };
+  }
+
+  /**
+   * Marks a claimed key as being released until `done` settles (a resignation deleting it).
+   * @internal used by Hold.
+   */
+  releasingKey(key: string, done: Promise<void>): void {
+    if (this.#keys.get(key) === null) this.#keys.set(key, done.catch(() => undefined));
   }
 
   /**

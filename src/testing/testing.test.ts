@@ -32,7 +32,8 @@ describe('throwaway etcd', etcdSuiteOptions(), () => {
     await using cluster = await startEtcdCluster(3);
     assert.equal(cluster.endpoints.length, 3);
     await cluster.members[0]!.kill();
-    const response = await etcdPut(cluster.endpoints[1]!, 'k', 'v');
+    // If the killed member led raft, the other two first elect a new leader (1–2 s).
+    const response = await waitFor(() => etcdPut(cluster.endpoints[1]!, 'k', 'v'), { timeoutMs: 15_000, what: 'put after a member died' });
     assert.equal(response.status, 200);
   });
 });
