@@ -176,10 +176,10 @@ describe('child supervision (real processes)', () => {
   });
 
   test('stop() kills at killByMs when that comes before the grace period ends', async () => {
-    // bash execs the last command, so the group is one ignoring process.
-    const group = ChildGroup.start({ command: 'bash', args: ['-c', "trap '' TERM; sleep 1000"], env: process.env });
+    const group = ChildGroup.start({ command: 'bash', args: ['-c', "trap '' TERM; exec sleep 1000"], env: process.env });
     try {
-      await waitFor(() => members(group.pid!).length >= 1, { what: 'child running' });
+      // Only once the exec happened is SIGTERM surely ignored.
+      await waitFor(() => readFileSync(`/proc/${group.pid!}/cmdline`, 'utf8').startsWith('sleep'), { what: 'child running' });
       const exit = await group.stop({ graceMs: 60_000, killByMs: performance.now() + 200 });
       assert.equal(exit.signal, 'SIGKILL');
     } finally {
