@@ -9,10 +9,12 @@
 // second per candidate (etcd's grpc_server_msg_received_total), RSS per candidate.
 //
 // Flags: --ttl S (default 2), --trials N (handover and crash trials, default 5), --cold N
-// (default 3), --idle S (idle window, default 5), --etcdctl-elect-crash (also measure one
+// (default 3), --idle S (idle window, default 5), --settle S (pause before each trial,
+// default 3), --etcdctl-elect-crash (also measure one
 // crash failover of `etcdctl elect`, whose TTL is fixed at 60 s: adds about a minute).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     trials: { type: 'string', default: '5' },
     cold: { type: 'string', default: '3' },
     idle: { type: 'string', default: '5' },
+    settle: { type: 'string', default: '3' },
     'etcdctl-elect-crash': { type: 'boolean', default: false },
   },
 });
@@ -35,6 +38,7 @@ const TTL = Number(values.ttl);
 const TRIALS = Number(values.trials);
 const COLD = Number(values.cold);
 const IDLE_S = Number(values.idle);
+const SETTLE_MS = Number(values.settle) * 1000;
 const CLK_TCK = 100;
 const PAGE_KB = 4;
 
@@ -225,7 +229,9 @@ async function trials(kind, signal, count, systemsInPlay) {
   await Promise.all(queues.map((q) => q.fill()));
   for (let t = 0; t < count; t++) {
     for (const q of queues) q.add();
-    await sleep(1_000); // newcomers queued, everyone idle
+    // Newcomers queued and past their start-up (a Node process on a busy host needs a while),
+    // so the trial measures the handover, not a neighbour's module loading.
+    await sleep(SETTLE_MS);
     // One system at a time: a trial never shares the host with another system's handover.
     for (const q of queues) await q.trial(kind, signal);
   }
@@ -243,6 +249,7 @@ function stats(values) {
 const fmt = (v, digits) => (v === undefined ? 'n/a' : v.toFixed(digits));
 
 try {
+  process.stderr.write(`load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; `);
   process.stderr.write(`etcd ${url}; TTL ${TTL} s; ${COLD} cold starts, ${TRIALS} handover and crash trials, ${IDLE_S} s idle window\n`);
   for (let i = 0; i < COLD; i++) {
     for (const system of systems) {
@@ -282,7 +289,8 @@ try {
   console.log(
     `\nNotes: crash failover is comparable only at the same TTL (${TTL} s): warden, etcd3 and etcdctl lock --ttl.` +
       ' `etcdctl elect` cannot set its TTL (60 s in 3.4), so its crash failover is only measured with --etcdctl-elect-crash,' +
-      ' and its idle figures reflect a 60 s lease (keepalive every 20 s). Idle CPU of warden counts the CLI, its watchdog and its child.',
+      ' and its idle figures reflect a 60 s lease (keepalive every 20 s). Idle CPU of warden counts the CLI, its watchdog and its child.' +
+      ` Host: ${cpus().length} CPUs, load average at the end ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
   );
 } finally {
   for (const proc of live) proc.kill('SIGKILL');

@@ -1,5 +1,4 @@
 import { ELECT_USAGE, parseElectArgs } from '../elect/options.js';
-import { EXIT, runElect } from '../elect/runner.js';
 
 const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
@@ -11,12 +10,14 @@ export async function elect(argv: string[]): Promise<number> {
   const parsed = parseElectArgs(argv, process.env);
   if (parsed.kind === 'help') {
     process.stdout.write(ELECT_USAGE);
-    return EXIT.ok;
+    return 0;
   }
   if (parsed.kind === 'error') {
     process.stderr.write(`warden elect: ${parsed.message}\n\n${ELECT_USAGE}`);
-    return EXIT.usage;
+    return 2;
   }
+  // Loaded only to run: help and usage errors do not pay for the etcd client.
+  const { runElect } = await import('../elect/runner.js');
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!controller.signal.aborted) controller.abort(signal);
