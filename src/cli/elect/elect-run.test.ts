@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -211,6 +211,57 @@ describe('warden elect run against a real etcd', etcdSuiteOptions(), () => {
       assert.ok(a.stderr.some((l) => /exited with status 7/.test(l)));
     } finally {
       await stopAll([a, b]);
+    }
+  });
+
+  test('SIGINT is forwarded to the command; one that ignores it is SIGKILLed after --grace, then the CLI resigns and exits 0', async () => {
+    const { name, file } = fresh();
+    const line = `"$WARDEN_LEADER_ID $WARDEN_FENCING_TOKEN $$`;
+    const stubborn = ['bash', '-c', `trap 'echo ${line} int" >> ${file}' INT; trap '' TERM; echo ${line} start" >> ${file}; while :; do sleep 0.05; done`];
+    const a = startCli(endpoint, 'a', ['--name', name, '--ttl', '30', '--grace', '0.5'], stubborn);
+    const clis = [a];
+    try {
+      const first = await waitFor(() => readEntries(file).find((e) => e.what === 'start'), { what: 'a starts', timeoutMs: 20_000 });
+      clis.push(startCli(endpoint, 'b', ['--name', name, '--ttl', '30'], stubborn));
+      await waitFor(() => clis[1]!.stderr.some((l) => l.startsWith('FOLLOWER')), { what: 'b queued', timeoutMs: 20_000 });
+      a.process.kill('SIGINT');
+      assert.equal(await a.exit, 0);
+      assert.ok(dead(first.pid), 'SIGKILLed after the grace period');
+      assert.ok(readEntries(file).some((e) => e.id === 'a' && e.what === 'int'), 'the command saw SIGINT');
+      await waitFor(() => readEntries(file).find((e) => e.id === 'b' && e.what === 'start'), { what: 'b takes over well before the 30 s TTL', timeoutMs: 10_000 });
+      assertSerialTerms(readEntries(file));
+    } finally {
+      await stopAll(clis);
+    }
+  });
+
+  test('a dead watchdog stops the command, and the CLI resigns and exits 1', async () => {
+    const { name, file } = fresh();
+    const a = startCli(endpoint, 'a', ['--name', name, '--ttl', '2'], workload(file));
+    try {
+      const first = await waitFor(() => readEntries(file).find((e) => e.what === 'start'), { what: 'a starts', timeoutMs: 20_000 });
+      const watchdog = await waitFor(
+        () =>
+          readdirSync('/proc')
+            .filter((entry) => /^\d+$/.test(entry))
+            .map(Number)
+            .find((pid) => {
+              try {
+                const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+                const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+                return ppid === a.process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('warden-watchdog') && !dead(pid);
+              } catch {
+                return false;
+              }
+            }),
+        { what: 'the watchdog process' },
+      );
+      process.kill(watchdog, 'SIGKILL');
+      assert.equal(await a.exit, 1);
+      assert.ok(dead(first.pid));
+      assert.match(a.stderr.join('\n'), /watchdog process exited/);
+    } finally {
+      await stopAll([a]);
     }
   });
 
