@@ -41,11 +41,18 @@ export function termLeadMs(session: Pick<Session, 'ttlMs' | 'safetyMarginMs' | '
   return Math.max(0, Math.min(graceMs, Math.floor(slack / 2)));
 }
 
-function abortedPromise(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
+/** Resolves when the first of `signals` aborts; `dispose` removes the listeners. */
+function firstAbort(signals: AbortSignal[]): { promise: Promise<void>; dispose: () => void } {
+  let onAbort = (): void => undefined;
+  const promise = new Promise<void>((resolve) => {
+    onAbort = () => resolve();
+    for (const signal of signals) {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
   });
+  // The shutdown signal lives as long as the CLI: leave no listener behind per term.
+  return { promise, dispose: () => signals.forEach((signal) => signal.removeEventListener('abort', onAbort)) };
 }
 
 /**
@@ -78,7 +85,12 @@ export async function superviseTerm(options: SuperviseTermOptions): Promise<Term
       if (event.pgid === child.pid) watchdogFired = true;
     });
 
-    await Promise.race([child.exit, abortedPromise(term.signal), abortedPromise(shutdown), abortedPromise(fatal)]);
+    const ended = firstAbort([term.signal, shutdown, fatal]);
+    try {
+      await Promise.race([child.exit, ended.promise]);
+    } finally {
+      ended.dispose();
+    }
 
     if (fatal.aborted) {
       clearInterval(feeder);

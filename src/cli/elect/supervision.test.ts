@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { makeTmpDir, waitFor } from '../../testing/index.js';
 import { ChildGroup, exitStatus, findSetpriv, groupAlive } from './child-group.js';
+import { termLeadMs } from './supervise-term.js';
 
 const FIXTURE = fileURLToPath(new URL('./supervise-fixture.js', import.meta.url));
 
@@ -190,5 +191,13 @@ describe('child supervision (real processes)', () => {
   test('a command that cannot be started ends like a shell would (127)', async () => {
     const group = ChildGroup.start({ command: '/nonexistent/warden-test-cmd', args: [], env: process.env });
     assert.equal(exitStatus(await group.exit), 127);
+  });
+
+  test('the watchdog SIGTERMs at most half the slack of a healthy session before the deadline', () => {
+    // TTL 2 s, margin 0.5 s, keepalive every 666 ms: 834 ms of slack before the next ack.
+    assert.equal(termLeadMs({ ttlMs: 2_000, safetyMarginMs: 500, keepaliveIntervalMs: 666 }, 5_000), 417);
+    assert.equal(termLeadMs({ ttlMs: 10_000, safetyMarginMs: 1_000, keepaliveIntervalMs: 3_333 }, 5_000), 2_833);
+    assert.equal(termLeadMs({ ttlMs: 10_000, safetyMarginMs: 1_000, keepaliveIntervalMs: 3_333 }, 1_000), 1_000);
+    assert.equal(termLeadMs({ ttlMs: 10_000, safetyMarginMs: 1_000, keepaliveIntervalMs: 3_333 }, 0), 0);
   });
 });
