@@ -71,7 +71,8 @@ export async function runElect(options: ElectRunOptions, io: RunnerIo): Promise<
         if (shutdown.aborted) break;
         const message = describe(error);
         const retryable = error instanceof ElectionError && error.retryable;
-        if (!retryable || (!everConnected && performance.now() - started > options.connectTimeoutMs)) {
+        // At start-up, fail fast; once running, a supervisor waits out any outage.
+        if (!everConnected && (!retryable || performance.now() - started > options.connectTimeoutMs)) {
           io.log(`warden elect: cannot start a session on ${options.endpoints.join(',')}: ${message}`);
           return EXIT.error;
         }
@@ -120,7 +121,7 @@ export async function runElect(options: ElectRunOptions, io: RunnerIo): Promise<
           });
           // The child group is gone: only now may the key go, so no successor overlaps it.
           await term.end().catch((error: unknown) => {
-            if (term.isHeld()) io.log(`warden elect: resign failed (the lease will expire): ${describe(error)}`);
+            if (!session.signal.aborted) io.log(`warden elect: resign failed (the key goes with the lease): ${describe(error)}`);
           });
           announce('FOLLOWER');
           if (outcome.kind === 'child-exit') {
