@@ -214,6 +214,9 @@ class Queue {
     const leader = this.leader;
     if (!leader) return;
     const others = this.group.filter((c) => c !== leader && c.leaderAt === undefined);
+    // etcd expires leases on a 500 ms tick, and a trial that follows another starts right after
+    // one: a random offset keeps kill times from lining up with the ticks.
+    await sleep(Math.random() * 1_000);
     const t0 = performance.now();
     leader.proc.kill(signal);
     const next = await firstLeader(others, this.system.ttl * 1000 + 30_000);
