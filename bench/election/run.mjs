@@ -12,7 +12,7 @@
 // (default 3), --idle S (idle window, default 5), --settle S (pause before each trial,
 // default 3), --etcdctl-elect-crash (also measure one
 // crash failover of `etcdctl elect`, whose TTL is fixed at 60 s: adds about a minute).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -55,8 +55,11 @@ process.on('exit', () => {
   }
 });
 
+const hasEtcdctl = spawnSync('etcdctl', ['version'], { stdio: 'ignore' }).status === 0;
+if (!hasEtcdctl) process.stderr.write('etcdctl not found (Debian: apt-get install etcd-client): measuring without the etcdctl peers\n');
+
 /** How to start one candidate of each system, and how it reports leadership. */
-const systems = [
+const allSystems = [
   {
     name: 'warden elect run',
     ttl: TTL,
@@ -89,6 +92,7 @@ const systems = [
     isLeader: () => true, // prints the leader key, then the proposal, once elected
   },
 ];
+const systems = allSystems.filter((system) => hasEtcdctl || !system.name.startsWith('etcdctl'));
 
 class Candidate {
   constructor(system, election, id) {
