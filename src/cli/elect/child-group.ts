@@ -22,6 +22,14 @@ export interface StartChildOptions {
   setpriv?: string | undefined;
 }
 
+/**
+ * Runs after `setpriv` armed PR_SET_PDEATHSIG: if the CLI died before that (a kill -9 right
+ * after the fork), the death signal will never come, so the child checks that its parent is
+ * still the CLI and gives up otherwise; after the check the kernel covers it.
+ * $1 = the CLI's PID, the rest = the command.
+ */
+const PARENT_CHECK = 'p=$1; shift; read -r _ _ _ ppid _ < /proc/$$/stat; [ "$ppid" = "$p" ] || exit 125; exec "$@"';
+
 /** Finds util-linux `setpriv` (for `--pdeathsig`), or returns undefined. */
 export function findSetpriv(): string | undefined {
   const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/bin', '/bin'];
@@ -103,7 +111,7 @@ export class ChildGroup {
   /** Spawns the command detached (new session and process group), stdin closed, output shared. */
   static start(options: StartChildOptions): ChildGroup {
     const [file, args] = options.setpriv
-      ? [options.setpriv, ['--pdeathsig', 'KILL', '--', options.command, ...options.args]]
+      ? [options.setpriv, ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', PARENT_CHECK, 'warden-child', String(process.pid), options.command, ...options.args]]
       : [options.command, [...options.args]];
     const child = spawn(file, args, { detached: true, stdio: ['ignore', 'inherit', 'inherit'], env: options.env });
     return new ChildGroup(child);

@@ -4,6 +4,7 @@
  * kill -9 or SIGSTOP it and watch what happens to the child.
  * argv[2]: JSON `{ setpriv: boolean, renewEveryMs, termInMs, killInMs, command, args }`.
  */
+import { writeSync } from 'node:fs';
 import { ChildGroup, findSetpriv } from './child-group.js';
 import { Watchdog } from './watchdog.js';
 
@@ -17,7 +18,14 @@ interface FixtureOptions {
   args: string[];
 }
 
-const options = JSON.parse(process.argv[2] ?? '{}') as FixtureOptions;
+const options = JSON.parse(process.argv[2] ?? '{}') as FixtureOptions & { dieRightAfterSpawn?: boolean };
+if (options.dieRightAfterSpawn) {
+  // The race a kill -9 right after the fork can hit: no watchdog guard yet, and setpriv may not
+  // have armed the death signal. Only the child's own parent check can save the day.
+  const child = ChildGroup.start({ command: options.command, args: options.args, env: process.env, setpriv: findSetpriv() });
+  writeSync(1, `${JSON.stringify({ child: child.pid, watchdog: 0 })}\n`);
+  process.kill(process.pid, 'SIGKILL');
+}
 const watchdog = await Watchdog.start({ kind: options.watchdog });
 const renew = (): void => {
   const now = performance.now();

@@ -56,6 +56,7 @@ async function startFixture(options: {
   killInMs: number;
   command: string;
   args: string[];
+  dieRightAfterSpawn?: boolean;
 }): Promise<Fixture> {
   const proc = spawn(process.execPath, [FIXTURE, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
@@ -149,6 +150,17 @@ describe('child supervision (real processes)', () => {
       }
     });
   }
+
+  test('a CLI killed right after the fork, before any guard, leaves no child (setpriv + parent check)', { skip: findSetpriv() ? false : 'setpriv (util-linux) not installed' }, async () => {
+    for (let i = 0; i < 5; i++) {
+      const fixture = await startFixture({ watchdog: 'bash', setpriv: true, renewEveryMs: 100, termInMs: 60_000, killInMs: 60_000, command: 'sleep', args: ['1000'], dieRightAfterSpawn: true });
+      try {
+        await waitFor(() => dead(fixture.child), { what: `child ${fixture.child} gone (round ${i})`, timeoutMs: 5_000 });
+      } finally {
+        await cleanup({ ...fixture, watchdog: fixture.child });
+      }
+    }
+  });
 
   test('stop() sends SIGTERM, then SIGKILL after the grace period, to every member of the group', async () => {
     const group = ChildGroup.start({ command: 'bash', args: ['-c', "trap '' TERM; sleep 1000 & wait"], env: process.env });
