@@ -15,6 +15,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   alias: async () => (await import('./alias.js')).alias,
   token: async () => (await import('./token.js')).token,
   mfsymlink: async () => (await import('./mfsymlink.js')).mfsymlink,
+  elect: async () => (await import('./elect.js')).elect,
 };
 
 /** One-line descriptions for `warden --help`. */
@@ -28,4 +29,5 @@ export const summaries: Record<string, string> = {
   alias: 'point OWNER/NAME ALIAS at VERSION (compare-and-set with --if-match)',
   token: 'create a token and its tokens-file entry',
   mfsymlink: 'read, create, check and convert Minshall+French (XSym) symlinks',
+  elect: 'run a command only while this process leads an election (or holds a lock) in etcd',
 };

@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
+import { makeTmpDir, waitFor } from '../../testing/index.js';
+import { ChildGroup, exitStatus, findSetpriv, groupAlive } from './child-group.js';
+import { termLeadMs } from './supervise-term.js';
+
+const FIXTURE = fileURLToPath(new URL('./supervise-fixture.js', import.meta.url));
+
+/** State letter of a process (R, S, T, Z, ...), or undefined when it is gone. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+function dead(pid: number): boolean {
+  const state = processState(pid);
+  return state === undefined || state === 'Z' || state === 'X';
+}
+
+/** PIDs of the live members of a process group. */
+function members(pgid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+interface Fixture {
+  process: ChildProcess;
+  child: number;
+  watchdog: number;
+  lines: string[];
+}
+
+async function startFixture(options: {
+  watchdog: 'bash' | 'node';
+  setpriv: boolean;
+  renewEveryMs: number;
+  termInMs: number;
+  killInMs: number;
+  command: string;
+  args: string[];
+  dieRightAfterSpawn?: boolean;
+}): Promise<Fixture> {
+  const proc = spawn(process.execPath, [FIXTURE, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  createInterface({ input: proc.stdout! }).on('line', (line) => lines.push(line));
+  const first = await waitFor(() => lines[0], { what: 'fixture start', timeoutMs: 15_000 });
+  const { child, watchdog } = JSON.parse(first) as { child: number; watchdog: number };
+  return { process: proc, child, watchdog, lines };
+}
+
+async function cleanup(fixture: Fixture): Promise<void> {
+  for (const pid of [fixture.child, ...members(fixture.child), fixture.watchdog, fixture.process.pid!]) {
+    try {
+      process.kill(pid, 'SIGCONT');
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  if (fixture.process.exitCode === null && fixture.process.signalCode === null) {
+    await new Promise((resolve) => fixture.process.once('exit', resolve));
+  }
+}
+
+// A child whose own grandchild (sleep) shares its group: pdeathsig alone would miss it.
+const WITH_GRANDCHILD = ['-c', 'sleep 1000 & wait'];
+
+describe('child supervision (real processes)', () => {
+  for (const kind of ['bash', 'node'] as const) {
+    test(`[${kind} watchdog] kill -9 of the parent kills the whole group through the watchdog pipe (no setpriv)`, async () => {
+      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 100, termInMs: 60_000, killInMs: 60_000, command: 'bash', args: WITH_GRANDCHILD });
+      try {
+        await waitFor(() => members(fixture.child).length === 2, { what: 'child and grandchild running' });
+        const group = members(fixture.child);
+        fixture.process.kill('SIGKILL');
+        // Long before the 60 s deadline: only the closed pipe can have triggered this.
+        await waitFor(() => group.every(dead), { what: 'group dead after kill -9 of the parent', timeoutMs: 5_000 });
+        await waitFor(() => dead(fixture.watchdog), { what: 'watchdog exit' });
+      } finally {
+        await cleanup(fixture);
+      }
+    });
+
+    test(`[${kind} watchdog] kill -9 of parent and watchdog still kills the direct child (setpriv --pdeathsig)`, { skip: findSetpriv() ? false : 'setpriv (util-linux) not installed' }, async () => {
+      const fixture = await startFixture({ watchdog: kind, setpriv: true, renewEveryMs: 100, termInMs: 60_000, killInMs: 60_000, command: 'sleep', args: ['1000'] });
+      try {
+        await waitFor(() => processState(fixture.child) !== undefined && readFileSync(`/proc/${fixture.child}/cmdline`, 'utf8').startsWith('sleep'), { what: 'setpriv exec' });
+        process.kill(fixture.watchdog, 'SIGKILL');
+        await waitFor(() => dead(fixture.watchdog), { what: 'watchdog dead' });
+        assert.ok(!dead(fixture.child), 'the child survives the watchdog alone');
+        fixture.process.kill('SIGKILL');
+        await waitFor(() => dead(fixture.child), { what: 'child dead by pdeathsig', timeoutMs: 5_000 });
+      } finally {
+        await cleanup(fixture);
+      }
+    });
+
+    test(`[${kind} watchdog] a SIGSTOPped parent cannot keep its child past the deadline: SIGTERM, then SIGKILL`, async () => {
+      await using dir = await makeTmpDir();
+      const log = `${dir.path}/log`;
+      // The child notes SIGTERM, then ignores it, so only the watchdog's SIGKILL ends it.
+      const script = `trap 'echo term >> ${log}' TERM; sleep 1000 & while :; do wait; done`;
+      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 50, termInMs: 600, killInMs: 1200, command: 'bash', args: ['-c', script] });
+      try {
+        await waitFor(() => members(fixture.child).length === 2, { what: 'child and grandchild running' });
+        const group = members(fixture.child);
+        fixture.process.kill('SIGSTOP');
+        await waitFor(() => processState(fixture.process.pid!) === 'T', { what: 'parent stopped' });
+        await waitFor(() => group.every(dead), { what: 'group dead while the parent is stopped', timeoutMs: 10_000 });
+        assert.equal(processState(fixture.process.pid!), 'T', 'the parent was still stopped');
+        assert.match(readFileSync(log, 'utf8'), /term/, 'SIGTERM came before SIGKILL');
+        assert.ok(!dead(fixture.watchdog), 'the watchdog keeps running for the next term');
+        fixture.process.kill('SIGCONT');
+        await waitFor(() => fixture.lines.some((line) => line.includes('"kill"')), { what: 'kill report' });
+        assert.ok(fixture.lines.some((line) => line.includes('"term"')), 'term reported');
+      } finally {
+        await cleanup(fixture);
+      }
+    });
+
+    test(`[${kind} watchdog] a parent that keeps renewing keeps its child`, async () => {
+      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 50, termInMs: 400, killInMs: 800, command: 'sleep', args: ['1000'] });
+      try {
+        // Outlive several deadlines: each renewal pushes both forward.
+        await waitFor(() => fixture.lines.length >= 1 && performance.now(), { what: 'start' });
+        const until = performance.now() + 2_000;
+        await waitFor(() => performance.now() > until || dead(fixture.child), { what: 'time to pass', timeoutMs: 5_000 });
+        assert.ok(!dead(fixture.child), 'the child is alive after 2 s of renewals');
+        assert.deepEqual(fixture.lines.slice(1), [], 'the watchdog never fired');
+      } finally {
+        await cleanup(fixture);
+      }
+    });
+  }
+
+  test('a CLI killed right after the fork, before any guard, leaves no child (setpriv + parent check)', { skip: findSetpriv() ? false : 'setpriv (util-linux) not installed' }, async () => {
+    for (let i = 0; i < 5; i++) {
+      const fixture = await startFixture({ watchdog: 'bash', setpriv: true, renewEveryMs: 100, termInMs: 60_000, killInMs: 60_000, command: 'sleep', args: ['1000'], dieRightAfterSpawn: true });
+      try {
+        await waitFor(() => dead(fixture.child), { what: `child ${fixture.child} gone (round ${i})`, timeoutMs: 5_000 });
+      } finally {
+        await cleanup({ ...fixture, watchdog: fixture.child });
+      }
+    }
+  });
+
+  test('stop() sends SIGTERM, then SIGKILL after the grace period, to every member of the group', async () => {
+    const group = ChildGroup.start({ command: 'bash', args: ['-c', "trap '' TERM; sleep 1000 & wait"], env: process.env });
+    try {
+      await waitFor(() => members(group.pid!).length === 2, { what: 'child and grandchild running' });
+      const pids = members(group.pid!);
+      const exit = await group.stop({ graceMs: 300 });
+      assert.equal(exit.signal, 'SIGKILL');
+      assert.equal(exitStatus(exit), 137);
+      assert.ok(pids.every(dead));
+      assert.equal(groupAlive(group.pid!), false);
+    } finally {
+      group.signal('SIGKILL');
+    }
+  });
+
+  test('stop() returns as soon as a cooperative child exits, with its status', async () => {
+    const group = ChildGroup.start({ command: 'bash', args: ['-c', "trap 'exit 3' TERM; while :; do sleep 0.05; done"], env: process.env });
+    try {
+      await waitFor(() => members(group.pid!).length >= 1, { what: 'child running' });
+      const exit = await group.stop({ graceMs: 30_000 });
+      assert.equal(exitStatus(exit), 3);
+    } finally {
+      group.signal('SIGKILL');
+    }
+  });
+
+  test('stop() kills at killByMs when that comes before the grace period ends', async () => {
+    const group = ChildGroup.start({ command: 'bash', args: ['-c', "trap '' TERM; exec sleep 1000"], env: process.env });
+    try {
+      // Only once the exec happened is SIGTERM surely ignored.
+      await waitFor(() => readFileSync(`/proc/${group.pid!}/cmdline`, 'utf8').startsWith('sleep'), { what: 'child running' });
+      const exit = await group.stop({ graceMs: 60_000, killByMs: performance.now() + 200 });
+      assert.equal(exit.signal, 'SIGKILL');
+    } finally {
+      group.signal('SIGKILL');
+    }
+  });
+
+  test('a command that cannot be started ends like a shell would (127)', async () => {
+    const group = ChildGroup.start({ command: '/nonexistent/warden-test-cmd', args: [], env: process.env });
+    assert.equal(exitStatus(await group.exit), 127);
+  });
+
+  test('the watchdog SIGTERMs at most half the slack of a healthy session before the deadline', () => {
+    // TTL 2 s, margin 0.5 s, keepalive every 666 ms: 834 ms of slack before the next ack.
+    assert.equal(termLeadMs({ ttlMs: 2_000, safetyMarginMs: 500, keepaliveIntervalMs: 666 }, 5_000), 417);
+    assert.equal(termLeadMs({ ttlMs: 10_000, safetyMarginMs: 1_000, keepaliveIntervalMs: 3_333 }, 5_000), 2_833);
+    assert.equal(termLeadMs({ ttlMs: 10_000, safetyMarginMs: 1_000, keepaliveIntervalMs: 3_333 }, 1_000), 1_000);
+    assert.equal(termLeadMs({ ttlMs: 10_000, safetyMarginMs: 1_000, keepaliveIntervalMs: 3_333 }, 0), 0);
+  });
+});

@@ -1,0 +1,145 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { WATCHDOG_SCRIPT } from './watchdog-sh.js';
+
+/** Which watchdog to run: a bash script (Linux, ~4 MB) or a Node process (anywhere, ~40 MB). */
+export type WatchdogKind = 'bash' | 'node';
+
+/** What the watchdog did on its own: sent SIGTERM or SIGKILL to the guarded group. */
+export type WatchdogEvent = { kind: 'term' | 'kill'; pgid: number };
+
+/** Converts a deadline on the `performance.now()` scale to absolute CLOCK_MONOTONIC ns. */
+export function toMonotonicNs(performanceMs: number): bigint {
+  return process.hrtime.bigint() + BigInt(Math.round((performanceMs - performance.now()) * 1e6));
+}
+
+/** Converts a deadline on the `performance.now()` scale to /proc/uptime centiseconds, rounded down. */
+export function toUptimeCs(performanceMs: number): number {
+  const now = performance.now();
+  const up = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  // /proc/uptime is truncated to 10 ms: err early, never late.
+  return Math.floor(Math.round(up * 100) + (performanceMs - now) / 10) - 1;
+}
+
+/** Picks the bash watchdog where bash and /proc/uptime exist, the Node one elsewhere. */
+export function defaultWatchdogKind(): WatchdogKind {
+  try {
+    accessSync('/proc/uptime', constants.R_OK);
+    accessSync('/bin/bash', constants.X_OK);
+    return 'bash';
+  } catch {
+    return 'node';
+  }
+}
+
+/**
+ * The CLI's handle on its watchdog process (see `watchdog-main.ts`): tells it which process
+ * group to guard and until when. The watchdog lives in its own session, so neither a
+ * terminal's signals nor a SIGSTOP of the CLI reach it, and it kills the group at the
+ * deadline or as soon as the CLI's end of the pipe closes.
+ */
+export class Watchdog {
+  readonly #child: ChildProcess;
+  /** Which implementation runs (they differ only in the clock unit of `D`). */
+  readonly kind: WatchdogKind;
+  readonly #exited: Promise<void>;
+  #closing = false;
+  #listeners = new Set<(event: WatchdogEvent) => void>();
+  #unexpectedExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
+
+  private constructor(child: ChildProcess, kind: WatchdogKind) {
+    this.#child = child;
+    this.kind = kind;
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    child.once('exit', (code, signal) => {
+      if (!this.#closing) this.#unexpectedExit?.(code, signal);
+    });
+  }
+
+  /** Starts a watchdog process and waits until it is ready to guard. */
+  static async start(options: { kind?: WatchdogKind } = {}): Promise<Watchdog> {
+    const kind = options.kind ?? defaultWatchdogKind();
+    const [file, args] =
+      kind === 'bash'
+        ? ['/bin/bash', ['-c', WATCHDOG_SCRIPT, 'warden-watchdog']]
+        : [process.execPath, ['--max-old-space-size=16', fileURLToPath(new URL('./watchdog-main.js', import.meta.url))]];
+    const child = spawn(file, args, { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+    const watchdog = new Watchdog(child, kind);
+    const lines = createInterface({ input: child.stdout! });
+    await new Promise<void>((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`watchdog exited before it was ready (code ${code})`));
+      child.once('error', reject);
+      child.once('exit', onExit);
+      lines.once('line', (line) => {
+        child.off('exit', onExit);
+        child.off('error', reject);
+        if (line === 'ready') resolve();
+        else reject(new Error(`watchdog said '${line}' instead of 'ready'`));
+      });
+    });
+    lines.on('line', (line) => {
+      const [kind, pgid] = line.split(' ');
+      if ((kind === 'term' || kind === 'kill') && pgid !== undefined) {
+        for (const listener of watchdog.#listeners) listener({ kind, pgid: Number(pgid) });
+      }
+    });
+    // The CLI must be able to exit while the watchdog idles; the pipe keeps it honest.
+    child.unref();
+    (child.stdout as unknown as { unref?: () => void }).unref?.();
+    (child.stdin as unknown as { unref?: () => void }).unref?.();
+    return watchdog;
+  }
+
+  /** PID of the watchdog process. */
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
+  /** Calls `listener` whenever the watchdog signals the group on its own; returns an unsubscribe. */
+  onEvent(listener: (event: WatchdogEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Calls `listener` if the watchdog process dies while it should be guarding. */
+  onUnexpectedExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+    this.#unexpectedExit = listener;
+  }
+
+  /** Sets the deadlines (performance.now() scale): SIGTERM the group at termAt, SIGKILL at killAt. */
+  setDeadline(termAtMs: number, killAtMs: number): void {
+    if (this.kind === 'bash') this.#send(`D ${toUptimeCs(termAtMs)} ${toUptimeCs(killAtMs)}`);
+    else this.#send(`D ${toMonotonicNs(termAtMs)} ${toMonotonicNs(killAtMs)}`);
+  }
+
+  /** Guards the process group `pgid` (set a deadline first). */
+  guard(pgid: number): void {
+    this.#send(`G ${pgid}`);
+  }
+
+  /** Stops guarding: the CLI stopped the group itself. */
+  release(): void {
+    this.#send('R');
+  }
+
+  /** Releases and ends the watchdog process; idempotent. */
+  async close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      // Hold the event loop until the watchdog is gone, or the process could end mid-await.
+      this.#child.ref();
+      (this.#child.stdout as unknown as { ref?: () => void }).ref?.();
+      this.#send('R');
+      this.#child.stdin?.end();
+    }
+    await this.#exited;
+  }
+
+  #send(line: string): void {
+    const stdin = this.#child.stdin;
+    if (!stdin || stdin.destroyed || stdin.writableEnded) return;
+    stdin.write(`${line}\n`);
+  }
+}
