@@ -133,6 +133,37 @@ export function registerBackendContract(backend: BackendFactory, sessionOptions:
     }
   });
 
+  test('many concurrent watches each see only their own key; a watch closed at once never fires; closing one leaves the others working', async () => {
+    const b = backend();
+    const dir = `/contract/${unique('many-watches')}/`;
+    const n = 50;
+    const seen = Array.from({ length: n }, () => [] as string[]);
+    const watches = seen.map((events, i) =>
+      b.watch(`${dir}${i}`, { onEvents: (e) => events.push(...e.map((x) => `${x.type} ${x.kv.value}`)), onError: (e) => assert.fail(e) }),
+    );
+    let firedAfterClose = false;
+    b.watch(`${dir}0`, { onEvents: () => (firedAfterClose = true), onError: () => (firedAfterClose = true) }).close();
+    try {
+      // A write per key until each watch saw one: the watches are live by then.
+      await waitUntil(async () => {
+        await Promise.all(seen.map((events, i) => (events.length === 0 ? b.put(`${dir}${i}`, `warm ${i}`) : undefined)));
+        return seen.every((events) => events.length > 0);
+      }, 'every watch to be live');
+      for (let i = 0; i < n; i += 2) watches[i]?.close();
+      const before = seen.map((events) => events.length);
+      await Promise.all(seen.map((_, i) => b.put(`${dir}${i}`, `v${i}`)));
+      await waitUntil(() => seen.every((events, i) => i % 2 === 0 || events.length > (before[i] as number)), 'the open watches to see the writes');
+      seen.forEach((events, i) => {
+        for (const e of events) assert.ok(e.endsWith(` ${i}`) || e === `put v${i}`, `watch ${i} saw ${e}`);
+        if (i % 2 === 0) assert.equal(events.length, before[i], `closed watch ${i} fired`);
+      });
+      assert.equal(firedAfterClose, false);
+    } finally {
+      for (const w of watches) w?.close();
+      await b.delete(dir, { prefix: true });
+    }
+  });
+
   test('session: close revokes the lease and aborts the signal with reason closed', async () => {
     const s = await Session.create(backend(), sessionOptions);
     const key = `/contract/${unique('session')}`;

@@ -5,7 +5,7 @@ import { DEFAULT_PREFIX, checkName, checkPrefix, leaseHex } from './names.js';
 import { observeLeader } from './observer.js';
 import { runElection, type RunHandlers } from './runner.js';
 import type { Session } from './session.js';
-import { deleteIfOwned, enqueue, waitTurn } from './waits.js';
+import { deleteIfOwned, enqueue, waitTurn, type Enqueued } from './waits.js';
 
 /** Who leads an election. */
 export interface LeaderInfo {
@@ -84,10 +84,11 @@ export class Election {
     this.session.check();
     const release = await this.session.claimKey(this.key, 'WARDEN_ERR_ELECTION_BUSY');
     const { signal, dispose } = linkSignals(options.signal, this.session.signal);
-    let created: { createRevision: bigint; revision: bigint } | undefined;
+    let created: Enqueued | undefined;
     try {
-      created = await enqueue(this.session, this.key, value, signal);
-      await waitTurn(this.session, this.dir, this.key, created.createRevision, created.revision, 'WARDEN_ERR_ELECTION_KEY_LOST', signal);
+      created = await enqueue(this.session, this.key, value, signal, this.dir);
+      if (created.oldest) this.session.check();
+      else await waitTurn(this.session, this.dir, this.key, created.createRevision, created.revision, 'WARDEN_ERR_ELECTION_KEY_LOST', signal);
       return new Hold(this.session, this.key, value, created.createRevision, created.revision, {
         ended: 'WARDEN_ERR_ELECTION_LEADERSHIP_ENDED',
         notHeld: 'WARDEN_ERR_ELECTION_NOT_LEADER',

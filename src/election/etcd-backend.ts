@@ -9,44 +9,35 @@
  * and converts every gRPC/etcd3 error once, here, into a coded BackendError.
  */
 import {
-  ClientClosedError,
   Etcd3,
-  EtcdLeaseInvalidError,
-  GRPCDeadlineExceededError,
   KVClient,
   LeaseClient,
   WatchClient,
-  isRecoverableError,
   type ICallable,
-  type ICompare,
   type IDuplexStream,
-  type IKeyValue,
   type ILeaseKeepAliveRequest,
   type ILeaseKeepAliveResponse,
   type IOptions,
-  type IRangeRequest,
-  type IRequestOp,
-  type IWatchRequest,
-  type IWatchResponse,
 } from 'etcd3';
 import type {
   Backend,
   CallOptions,
-  Compare,
   GetOptions,
   GetResult,
-  KeyValue,
   LeaseGrant,
-  TxnOp,
   TxnOpResult,
   TxnRequest,
   TxnResult,
   Watch,
-  WatchEvent,
   WatchOptions,
 } from './backend.js';
 import { raceSignal, throwIfAborted } from './abort.js';
+import { rangeEnd, toCompare, toKv, toOp, toRange } from './etcd-codec.js';
+import { NOT_SENT, toBackendError } from './etcd-errors.js';
+import { EtcdWatchMux } from './etcd-watch.js';
 import { BackendError, ElectionError } from './errors.js';
+
+export { toBackendError } from './etcd-errors.js';
 
 /** Options of the etcd backend. */
 export interface EtcdBackendOptions {
@@ -60,95 +51,14 @@ export interface EtcdBackendOptions {
 
 const ENDPOINT = /^(http:\/\/)?[A-Za-z0-9.-]+:\d{1,5}\/?$/;
 
-/** Converts any error from etcd3/gRPC into a BackendError (once, at the edge). */
-export function toBackendError(error: unknown, what: string): ElectionError {
-  if (error instanceof ElectionError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  const make = (code: string, retryable: boolean): BackendError =>
-    new BackendError(code, `etcd ${what}: ${message}`, { cause: error, retryable });
-  if (error instanceof EtcdLeaseInvalidError || message.includes('requested lease not found')) return make('WARDEN_ERR_BACKEND_LEASE_NOT_FOUND', false);
-  if (error instanceof ClientClosedError) return make('WARDEN_ERR_BACKEND_CLOSED', false);
-  if (message.includes('compacted')) return make('WARDEN_ERR_BACKEND_COMPACTED', true);
-  if (error instanceof GRPCDeadlineExceededError || /deadline exceeded|request timed out|timed out/i.test(message)) return make('WARDEN_ERR_BACKEND_TIMEOUT', true);
-  if (
-    (error instanceof Error && isRecoverableError(error)) ||
-    /no leader|unavailable|ECONNREFUSED|ECONNRESET|connect|circuit|no hosts|cancelled|not capable|leader changed|stopped/i.test(message)
-  ) {
-    return make('WARDEN_ERR_BACKEND_UNAVAILABLE', true);
-  }
-  return make('WARDEN_ERR_BACKEND_FAILED', false);
-}
-
-function rangeEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i] = end[i]! + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
-}
-
-function toKv(kv: IKeyValue): KeyValue {
-  return {
-    key: kv.key.toString('utf8'),
-    value: kv.value.toString('utf8'),
-    createRevision: BigInt(kv.create_revision),
-    modRevision: BigInt(kv.mod_revision),
-    version: BigInt(kv.version),
-    lease: String(kv.lease),
-  };
-}
-
-const RESULT = { '=': 'Equal', '!=': 'NotEqual', '<': 'Less', '>': 'Greater' } as const;
-
-function toCompare(c: Compare): ICompare {
-  const base = { key: Buffer.from(c.key), result: RESULT[c.op] };
-  switch (c.target) {
-    case 'createRevision':
-      return { ...base, target: 'Create', create_revision: c.value.toString() };
-    case 'modRevision':
-      return { ...base, target: 'Mod', mod_revision: c.value.toString() };
-    case 'version':
-      return { ...base, target: 'Version', version: c.value.toString() };
-    case 'value':
-      return { ...base, target: 'Value', value: Buffer.from(c.value) };
-    case 'lease':
-      return { ...base, target: 'Lease', lease: c.value };
-  }
-}
-
-function toRange(key: string, options: { prefix?: boolean; limit?: number; sort?: GetOptions['sort']; maxCreateRevision?: bigint }): IRangeRequest {
-  const k = Buffer.from(key);
-  return {
-    key: k,
-    ...(options.prefix === true ? { range_end: rangeEnd(k) } : {}),
-    ...(options.limit ? { limit: options.limit } : {}),
-    ...(options.sort ? { sort_target: 'Create' as const, sort_order: options.sort === 'createAscending' ? ('Ascend' as const) : ('Descend' as const) } : {}),
-    ...(options.maxCreateRevision !== undefined ? { max_create_revision: options.maxCreateRevision.toString() } : {}),
-  };
-}
-
-function toOp(op: TxnOp): IRequestOp {
-  const key = Buffer.from(op.key);
-  switch (op.type) {
-    case 'put':
-      return { request_put: { key, value: Buffer.from(op.value), ...(op.lease && op.lease !== '0' ? { lease: op.lease } : {}) } };
-    case 'delete':
-      return { request_delete_range: { key, ...(op.prefix === true ? { range_end: rangeEnd(key) } : {}) } };
-    case 'get':
-      return { request_range: toRange(op.key, op) };
-  }
-}
-
 type PolicyContext = { signal: AbortSignal; attempt: number };
-const NOT_SENT = /No connection established|ECONNREFUSED|connect ECONN/i;
+/** etcd3 never reads the policy's signal: one shared, never-aborted signal saves an AbortController per call. */
+const NEVER_ABORTED = new AbortController().signal;
 
 /** A global policy with cockatiel's `execute` shape that adds no retry: the recipes decide. */
 const passthrough = {
   execute: <T>(fn: (context: PolicyContext) => PromiseLike<T> | T): Promise<T> =>
-    Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 })),
+    Promise.resolve().then(() => fn({ signal: NEVER_ABORTED, attempt: 0 })),
 };
 
 /**
@@ -162,7 +72,7 @@ function memberPolicy(): typeof passthrough {
     async execute<T>(fn: (context: PolicyContext) => PromiseLike<T> | T): Promise<T> {
       if (Date.now() < downUntil) throw new Error('14 UNAVAILABLE: etcd member skipped after a failed connection attempt');
       try {
-        return await fn({ signal: new AbortController().signal, attempt: 0 });
+        return await fn({ signal: NEVER_ABORTED, attempt: 0 });
       } catch (error) {
         if (NOT_SENT.test(error instanceof Error ? error.message : String(error))) downUntil = Date.now() + 1_000;
         throw error;
@@ -186,10 +96,9 @@ class EtcdBackend implements Backend {
   readonly #client: Etcd3;
   readonly #kv: KVClient;
   readonly #lease: LeaseClient;
-  readonly #watch: WatchClient;
   readonly #rpcTimeoutMs: number;
   readonly #hostCount: number;
-  readonly #watches = new Set<{ close(): void }>();
+  readonly #watches: EtcdWatchMux;
   #keepalive: KeepaliveState | undefined;
   #closed = false;
 
@@ -245,7 +154,7 @@ class EtcdBackend implements Backend {
     };
     this.#kv = new KVClient(pool);
     this.#lease = new LeaseClient(requireLeader);
-    this.#watch = new WatchClient(requireLeader);
+    this.#watches = new EtcdWatchMux(new WatchClient(requireLeader));
   }
 
   /**
@@ -385,68 +294,13 @@ class EtcdBackend implements Backend {
   }
 
   watch(key: string, options: WatchOptions): Watch {
-    let closed = false;
-    let stream: IDuplexStream<IWatchRequest, IWatchResponse> | undefined;
-    const handle = {
-      close: (): void => {
-        if (closed) return;
-        closed = true;
-        this.#watches.delete(handle);
-        stream?.cancel();
-      },
-    };
-    const fail = (error: Error): void => {
-      if (closed) return;
-      handle.close();
-      options.onError(error);
-    };
-    if (this.#closed) {
-      queueMicrotask(() => fail(new BackendError('WARDEN_ERR_BACKEND_CLOSED', 'etcd backend closed')));
-      return handle;
-    }
-    this.#watches.add(handle);
-    const k = Buffer.from(key);
-    this.#watch.watch().then(
-      (s) => {
-        stream = s;
-        if (closed) {
-          s.cancel();
-          return;
-        }
-        s.on('data', (res: IWatchResponse) => {
-          if (closed) return;
-          if (res.canceled) {
-            const compacted = res.compact_revision !== '0' && res.compact_revision !== '';
-            fail(
-              compacted
-                ? new BackendError('WARDEN_ERR_BACKEND_COMPACTED', `etcd watch: history compacted at ${res.compact_revision}`, { retryable: true })
-                : new BackendError('WARDEN_ERR_BACKEND_UNAVAILABLE', `etcd watch canceled: ${res.cancel_reason || 'no reason'}`, { retryable: true }),
-            );
-            return;
-          }
-          if (res.events.length === 0) return;
-          const events: WatchEvent[] = res.events.map((e) => ({ type: e.type === 'Delete' ? 'delete' : 'put', kv: toKv(e.kv) }));
-          options.onEvents(events);
-        });
-        s.on('error', (error: Error) => fail(toBackendError(error, 'watch')));
-        s.on('end', () => fail(new BackendError('WARDEN_ERR_BACKEND_UNAVAILABLE', 'etcd watch stream ended', { retryable: true })));
-        s.write({
-          create_request: {
-            key: k,
-            ...(options.prefix === true ? { range_end: rangeEnd(k) } : {}),
-            ...(options.fromRevision !== undefined ? { start_revision: options.fromRevision.toString() } : {}),
-          },
-        });
-      },
-      (error: unknown) => queueMicrotask(() => fail(toBackendError(error, 'watch'))),
-    );
-    return handle;
+    return this.#watches.watch(key, options);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const w of [...this.#watches]) w.close();
+    await this.#watches.close();
     const ka = this.#keepalive;
     this.#keepalive = undefined;
     if (ka) {
