@@ -82,6 +82,7 @@ export class Election {
   async campaign(value: string, options: { signal?: AbortSignal } = {}): Promise<Leadership> {
     throwIfAborted(options.signal);
     this.session.check();
+    const startedAt = this.session.clock.now();
     const release = await this.session.claimKey(this.key, 'WARDEN_ERR_ELECTION_BUSY');
     const { signal, dispose } = linkSignals(options.signal, this.session.signal);
     let created: Enqueued | undefined;
@@ -93,7 +94,7 @@ export class Election {
         ended: 'WARDEN_ERR_ELECTION_LEADERSHIP_ENDED',
         notHeld: 'WARDEN_ERR_ELECTION_NOT_LEADER',
         what: 'leadership of',
-      }, release);
+      }, release, { kind: 'election', name: this.name, startedAt });
     } catch (error) {
       release();
       if (!this.session.signal.aborted) await deleteIfOwned(this.session, this.key, created?.createRevision);

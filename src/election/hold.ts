@@ -1,6 +1,7 @@
 import type { Compare } from './backend.js';
 import { linkSignals, raceSignal } from './abort.js';
 import { ElectionError, LeadershipEndedError, type LeadershipEndReason } from './errors.js';
+import { emit, type HoldKind } from './metrics.js';
 import type { Session } from './session.js';
 import { deleteIfOwned, waitForDeletion } from './waits.js';
 
@@ -15,6 +16,14 @@ export interface HoldCodes {
   ended: 'WARDEN_ERR_ELECTION_LEADERSHIP_ENDED' | 'WARDEN_ERR_LOCK_LOST';
   notHeld: 'WARDEN_ERR_ELECTION_NOT_LEADER' | 'WARDEN_ERR_LOCK_LOST';
   what: string;
+}
+
+/** What a hold reports to the session's metrics hooks. */
+export interface HoldInfo {
+  kind: HoldKind;
+  name: string;
+  /** Clock time (session.clock.now()) when the campaign started. */
+  startedAt: number;
 }
 
 /**
@@ -35,10 +44,23 @@ export class Hold implements AsyncDisposable {
   readonly #release: () => void;
   #value: string;
   #resigning: Promise<void> | undefined;
+  readonly #info: HoldInfo | undefined;
+  readonly #grantedAt: number;
 
   /** @internal created by Election.campaign and Lock.acquire. */
-  constructor(session: Session, key: string, value: string, createRevision: bigint, fromRevision: bigint, codes: HoldCodes, release: () => void) {
+  constructor(
+    session: Session,
+    key: string,
+    value: string,
+    createRevision: bigint,
+    fromRevision: bigint,
+    codes: HoldCodes,
+    release: () => void,
+    info?: HoldInfo,
+  ) {
     this.#session = session;
+    this.#info = info;
+    this.#grantedAt = session.clock.now();
     this.key = key;
     this.#value = value;
     this.#createRevision = createRevision;
@@ -63,6 +85,15 @@ export class Hold implements AsyncDisposable {
       },
       { once: true },
     );
+    if (info) {
+      emit(session.metrics, 'elected', {
+        kind: info.kind,
+        name: info.name,
+        key,
+        fencingToken: this.fencingToken,
+        campaignWaitMs: Math.max(0, this.#grantedAt - info.startedAt),
+      });
+    }
     if (session.signal.aborted) {
       this.end('lost', session.signal.reason);
       return;
@@ -108,6 +139,16 @@ export class Hold implements AsyncDisposable {
     this.#controller.abort(
       new LeadershipEndedError(this.#codes.ended, reason, `${this.#codes.what} ${this.key} ended: ${reason}`, cause === undefined ? {} : { cause }),
     );
+    if (this.#info) {
+      emit(this.#session.metrics, 'leadershipEnded', {
+        kind: this.#info.kind,
+        name: this.#info.name,
+        key: this.key,
+        fencingToken: this.fencingToken,
+        reason,
+        heldMs: Math.max(0, this.#session.clock.now() - this.#grantedAt),
+      });
+    }
   }
 
   /**

@@ -56,6 +56,7 @@ export class Lock {
     const { dir, key } = this.#keys(name);
     throwIfAborted(options.signal);
     this.session.check();
+    const startedAt = this.session.clock.now();
     const release = await this.session.claimKey(key, 'WARDEN_ERR_LOCK_BUSY');
     const { signal, dispose } = linkSignals(options.signal, this.session.signal);
     let created: Enqueued | undefined;
@@ -63,7 +64,7 @@ export class Lock {
       created = await enqueue(this.session, key, '', signal, dir);
       if (created.oldest) this.session.check();
       else await waitTurn(this.session, dir, key, created.createRevision, created.revision, 'WARDEN_ERR_LOCK_KEY_LOST', signal);
-      return new Hold(this.session, key, '', created.createRevision, created.revision, CODES, release);
+      return new Hold(this.session, key, '', created.createRevision, created.revision, CODES, release, { kind: 'lock', name, startedAt });
     } catch (error) {
       release();
       if (!this.session.signal.aborted) await deleteIfOwned(this.session, key, created?.createRevision);
@@ -78,6 +79,7 @@ export class Lock {
     const { dir, key } = this.#keys(name);
     throwIfAborted(options.signal);
     this.session.check();
+    const startedAt = this.session.clock.now();
     const release = await this.session.claimKey(key, 'WARDEN_ERR_LOCK_BUSY');
     let created: { createRevision: bigint; revision: bigint } | undefined;
     try {
@@ -106,7 +108,7 @@ export class Lock {
         return null;
       }
       this.session.check();
-      return new Hold(this.session, key, '', created.createRevision, created.revision, CODES, release);
+      return new Hold(this.session, key, '', created.createRevision, created.revision, CODES, release, { kind: 'lock', name, startedAt });
     } catch (error) {
       release();
       if (!this.session.signal.aborted) await deleteIfOwned(this.session, key, created?.createRevision);
