@@ -63,7 +63,6 @@ interface ResolvedOptions {
   keepaliveTimeoutMs: number;
   safetyMarginMs: number;
   clock: Clock;
-  metrics: ElectionMetrics | undefined;
 }
 
 function isInt(v: unknown): v is number {
@@ -94,7 +93,7 @@ export function resolveSessionOptions(options: SessionOptions = {}): ResolvedOpt
         'or one lost keepalive would end the session',
     );
   }
-  return { ttlMs, keepaliveIntervalMs, keepaliveTimeoutMs, safetyMarginMs, clock: options.clock ?? systemClock, metrics: options.metrics };
+  return { ttlMs, keepaliveIntervalMs, keepaliveTimeoutMs, safetyMarginMs, clock: options.clock ?? systemClock };
 }
 
 /**
@@ -153,12 +152,20 @@ export class Session implements AsyncDisposable {
       backend.revokeLease(grant.id).catch(() => undefined);
       throw options.signal.reason;
     }
-    return new Session(backend, grant.id, Math.min(resolved.ttlMs, grant.ttlMs), grant.ttlMs, sentAt, resolved);
+    return new Session(backend, grant.id, Math.min(resolved.ttlMs, grant.ttlMs), grant.ttlMs, sentAt, resolved, options.metrics);
   }
 
-  private constructor(backend: Backend, leaseId: string, ttlMs: number, grantedTtlMs: number, sentAt: number, options: ResolvedOptions) {
+  private constructor(
+    backend: Backend,
+    leaseId: string,
+    ttlMs: number,
+    grantedTtlMs: number,
+    sentAt: number,
+    options: ResolvedOptions,
+    metrics: ElectionMetrics | undefined,
+  ) {
     this.backend = backend;
-    this.metrics = options.metrics;
+    this.metrics = metrics;
     this.grantedTtlMs = grantedTtlMs;
     this.#lastAckSentAt = sentAt;
     this.leaseId = leaseId;
