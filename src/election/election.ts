@@ -33,6 +33,12 @@ export interface Leadership extends AsyncDisposable {
   resign(options?: { signal?: AbortSignal }): Promise<void>;
   /** Returns the comparison "leader key still has this create revision" for backend txns. */
   guard(): Guard;
+  /**
+   * Resigns in favour of one candidate (its LeaderInfo id), once it is next in line, so that it
+   * and no other is elected next; WARDEN_ERR_ELECTION_HANDOVER_FAILED if it is not within
+   * `timeoutMs` (default 10_000). See Hold.handoverTo and docs/election.md.
+   */
+  handoverTo(candidateId: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>;
   /** Throws the end reason if leadership ended (checks the session deadline synchronously). */
   check(): void;
   /** Returns true while leading (checks the session deadline synchronously). */
