@@ -135,6 +135,34 @@ describe('etcd backend shared watch stream', etcdSuiteOptions(), () => {
     }
   });
 
+  test('a watch callback that throws ends that watch only (onError FAILED); the others keep working', async () => {
+    await using etcd = await startEtcd();
+    const backend = createEtcdBackend({ endpoints: etcd.endpoints });
+    try {
+      let failed: unknown;
+      const live: string[] = [];
+      backend.watch('/mux/bad', {
+        onEvents: () => {
+          throw new Error('bug in a watcher');
+        },
+        onError: (e) => (failed = e),
+      });
+      const good = backend.watch('/mux/good', { onEvents: (e) => live.push(...e.map((x) => x.kv.value)), onError: (e) => assert.fail(e) });
+      await waitFor(async () => {
+        await backend.put('/mux/bad', 'x');
+        return failed !== undefined;
+      }, { what: 'the bad watch to fail', timeoutMs: 5_000 });
+      assert.ok(failed instanceof ElectionError && failed.code === 'WARDEN_ERR_BACKEND_FAILED', String(failed));
+      await waitFor(async () => {
+        await backend.put('/mux/good', 'y');
+        return live.includes('y');
+      }, { what: 'the good watch to keep working', timeoutMs: 5_000 });
+      good.close();
+    } finally {
+      await backend.close();
+    }
+  });
+
   test('a broken stream fails every watch on it with a retryable error; new watches open a new stream', async () => {
     await using etcd = await startEtcd();
     await using proxy = await startTcpProxy({ target: { host: '127.0.0.1', port: etcd.members[0]!.clientPort } });

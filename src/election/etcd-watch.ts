@@ -138,7 +138,13 @@ export class EtcdWatchMux {
     }
     if (res.events.length === 0) return;
     const events: WatchEvent[] = res.events.map((e) => ({ type: e.type === 'Delete' ? 'delete' : 'put', kv: toKv(e.kv) }));
-    entry.options.onEvents(events);
+    try {
+      entry.options.onEvents(events);
+    } catch (error) {
+      // One watcher's bug must not break the stream every other watch shares: end that watch only.
+      if (state.entries.delete(res.watch_id)) this.#send(state, { cancel_request: { watch_id: res.watch_id } });
+      this.#fail(entry, new BackendError('WARDEN_ERR_BACKEND_FAILED', `watch callback threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+    }
   }
 
   /** Marks the stream dead (no more writes or callbacks) and fails its watches with `error`. */
