@@ -133,6 +133,37 @@ export function registerBackendContract(backend: BackendFactory, sessionOptions:
     }
   });
 
+  test('many concurrent watches each see only their own key; a watch closed at once never fires; closing one leaves the others working', async () => {
+    const b = backend();
+    const dir = `/contract/${unique('many-watches')}/`;
+    const n = 50;
+    const seen = Array.from({ length: n }, () => [] as string[]);
+    const watches = seen.map((events, i) =>
+      b.watch(`${dir}${i}`, { onEvents: (e) => events.push(...e.map((x) => `${x.type} ${x.kv.value}`)), onError: (e) => assert.fail(e) }),
+    );
+    let firedAfterClose = false;
+    b.watch(`${dir}0`, { onEvents: () => (firedAfterClose = true), onError: () => (firedAfterClose = true) }).close();
+    try {
+      // A write per key until each watch saw one: the watches are live by then.
+      await waitUntil(async () => {
+        await Promise.all(seen.map((events, i) => (events.length === 0 ? b.put(`${dir}${i}`, `warm ${i}`) : undefined)));
+        return seen.every((events) => events.length > 0);
+      }, 'every watch to be live');
+      for (let i = 0; i < n; i += 2) watches[i]?.close();
+      const before = seen.map((events) => events.length);
+      await Promise.all(seen.map((_, i) => b.put(`${dir}${i}`, `v${i}`)));
+      await waitUntil(() => seen.every((events, i) => i % 2 === 0 || events.length > (before[i] as number)), 'the open watches to see the writes');
+      seen.forEach((events, i) => {
+        for (const e of events) assert.ok(e.endsWith(` ${i}`) || e === `put v${i}`, `watch ${i} saw ${e}`);
+        if (i % 2 === 0) assert.equal(events.length, before[i], `closed watch ${i} fired`);
+      });
+      assert.equal(firedAfterClose, false);
+    } finally {
+      for (const w of watches) w?.close();
+      await b.delete(dir, { prefix: true });
+    }
+  });
+
   test('session: close revokes the lease and aborts the signal with reason closed', async () => {
     const s = await Session.create(backend(), sessionOptions);
     const key = `/contract/${unique('session')}`;
@@ -178,6 +209,53 @@ export function registerBackendContract(backend: BackendFactory, sessionOptions:
     assert.equal((await ea.leader())?.value, 'C');
     await lc.resign();
     assert.equal(await ea.leader(), null);
+  });
+
+  test('election: handoverTo(B) makes B leader and never C, even with C queued before B', async (t) => {
+    t.after(closeAll);
+    const name = unique('handover');
+    const [a, b, c] = [await session(), await session(), await session()];
+    const ea = new Election(a, name);
+    const la = await ea.campaign('A');
+    const seen: string[] = [];
+    const observing = new AbortController();
+    const watching = (async () => {
+      for await (const leader of ea.observe({ signal: observing.signal })) seen.push(leader?.value ?? 'none');
+    })();
+    const stopC = new AbortController();
+    const pc = new Election(c, name).campaign('C', { signal: stopC.signal });
+    pc.catch(() => undefined);
+    await waitUntil(async () => (await a.backend.get(ea.dir, { prefix: true })).kvs.length === 2, 'C queued');
+    const eb = new Election(b, name);
+    const pb = eb.campaign('B');
+    await waitUntil(async () => (await a.backend.get(ea.dir, { prefix: true })).kvs.length === 3, 'B queued');
+    const idB = eb.key.slice(eb.dir.length);
+
+    // C is next in line: the handover waits, A keeps leading, and it gives up at its timeout.
+    await assert.rejects(la.handoverTo(idB, { timeoutMs: 300 }), assertCode('WARDEN_ERR_ELECTION_HANDOVER_FAILED'));
+    assert.equal(la.isHeld(), true);
+    assert.equal((await ea.leader())?.value, 'A');
+    await assert.rejects(la.handoverTo(eb.key.slice(0, -1) + 'x/y'), assertCode('WARDEN_ERR_ELECTION_HANDOVER_FAILED'));
+
+    // Once C leaves the queue, B is next: the waiting handover resigns to B.
+    const handing = la.handoverTo(idB, { timeoutMs: 10_000 });
+    assert.equal(la.isHeld(), true, 'still leading while C is next in line');
+    stopC.abort(new Error('C leaves'));
+    await handing;
+    assert.equal(la.signal.aborted, true);
+    assert.equal((la.signal.reason as LeadershipEndedError).reason, 'resigned');
+    const lb = await pb;
+    assert.ok(BigInt(lb.fencingToken) > BigInt(la.fencingToken));
+    assert.equal((await ea.leader())?.value, 'B');
+    await assert.rejects(pc);
+    await waitUntil(() => seen.at(-1) === 'B', 'observer sees B');
+    observing.abort();
+    await watching;
+    assert.ok(!seen.includes('C'), `C never led: ${seen.join(' → ')}`);
+    // A plain resign after a handover is a no-op; handing over a lost leadership is NOT_LEADER.
+    await la.resign();
+    await assert.rejects(la.handoverTo(idB), (e: unknown) => e instanceof ElectionError);
+    await lb.resign();
   });
 
   test('election: proclaim is guarded; a guarded write by a deposed leader fails', async (t) => {

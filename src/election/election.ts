@@ -5,7 +5,7 @@ import { DEFAULT_PREFIX, checkName, checkPrefix, leaseHex } from './names.js';
 import { observeLeader } from './observer.js';
 import { runElection, type RunHandlers } from './runner.js';
 import type { Session } from './session.js';
-import { deleteIfOwned, enqueue, waitTurn } from './waits.js';
+import { deleteIfOwned, enqueue, waitTurn, type Enqueued } from './waits.js';
 
 /** Who leads an election. */
 export interface LeaderInfo {
@@ -33,6 +33,12 @@ export interface Leadership extends AsyncDisposable {
   resign(options?: { signal?: AbortSignal }): Promise<void>;
   /** Returns the comparison "leader key still has this create revision" for backend txns. */
   guard(): Guard;
+  /**
+   * Resigns in favour of one candidate (its LeaderInfo id), once it is next in line, so that it
+   * and no other is elected next; WARDEN_ERR_ELECTION_HANDOVER_FAILED if it is not within
+   * `timeoutMs` (default 10_000). See Hold.handoverTo and docs/election.md.
+   */
+  handoverTo(candidateId: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>;
   /** Throws the end reason if leadership ended (checks the session deadline synchronously). */
   check(): void;
   /** Returns true while leading (checks the session deadline synchronously). */
@@ -82,17 +88,19 @@ export class Election {
   async campaign(value: string, options: { signal?: AbortSignal } = {}): Promise<Leadership> {
     throwIfAborted(options.signal);
     this.session.check();
+    const startedAt = this.session.clock.now();
     const release = await this.session.claimKey(this.key, 'WARDEN_ERR_ELECTION_BUSY');
     const { signal, dispose } = linkSignals(options.signal, this.session.signal);
-    let created: { createRevision: bigint; revision: bigint } | undefined;
+    let created: Enqueued | undefined;
     try {
-      created = await enqueue(this.session, this.key, value, signal);
-      await waitTurn(this.session, this.dir, this.key, created.createRevision, created.revision, 'WARDEN_ERR_ELECTION_KEY_LOST', signal);
+      created = await enqueue(this.session, this.key, value, signal, this.dir);
+      if (created.oldest) this.session.check();
+      else await waitTurn(this.session, this.dir, this.key, created.createRevision, created.revision, 'WARDEN_ERR_ELECTION_KEY_LOST', signal);
       return new Hold(this.session, this.key, value, created.createRevision, created.revision, {
         ended: 'WARDEN_ERR_ELECTION_LEADERSHIP_ENDED',
         notHeld: 'WARDEN_ERR_ELECTION_NOT_LEADER',
         what: 'leadership of',
-      }, release);
+      }, release, { kind: 'election', name: this.name, startedAt });
     } catch (error) {
       release();
       if (!this.session.signal.aborted) await deleteIfOwned(this.session, this.key, created?.createRevision);

@@ -17,6 +17,7 @@ export const ERROR_CODES: Readonly<Record<string, string>> = Object.freeze({
   WARDEN_ERR_ELECTION_KEY_LOST: 'the candidate key disappeared while waiting to be elected',
   WARDEN_ERR_ELECTION_NOT_LEADER: 'a leader-only operation found that this candidate no longer leads',
   WARDEN_ERR_ELECTION_LEADERSHIP_ENDED: 'leadership ended (resigned, lost with the session, key deleted, or shut down)',
+  WARDEN_ERR_ELECTION_HANDOVER_FAILED: 'handoverTo(): the named candidate was not next in line in time (still leading), or left the queue during the handover',
   WARDEN_ERR_LOCK_INVALID_NAME: 'lock name or key prefix is not valid',
   WARDEN_ERR_LOCK_BUSY: 'this session already holds or waits for this lock',
   WARDEN_ERR_LOCK_KEY_LOST: 'the lock key disappeared while waiting to acquire the lock',

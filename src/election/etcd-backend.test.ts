@@ -107,3 +107,84 @@ describe('etcd backend deadlines', etcdSuiteOptions(), () => {
     }
   });
 });
+
+describe('etcd backend shared watch stream', etcdSuiteOptions(), () => {
+  test('a watch whose history was compacted fails alone with COMPACTED; the other watches on the stream keep working', async () => {
+    await using etcd = await startEtcd();
+    const backend = createEtcdBackend({ endpoints: etcd.endpoints });
+    try {
+      const first = await backend.put('/mux/a', '1');
+      await backend.put('/mux/a', '2');
+      const last = await backend.put('/mux/a', '3');
+      // Compact through etcd's JSON gateway (the backend has no compaction call).
+      const response = await fetch(`${etcd.endpoints[0]!}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: String(last), physical: true }) });
+      assert.equal(response.status, 200);
+      const live: string[] = [];
+      const other = backend.watch('/mux/b', { onEvents: (e) => live.push(...e.map((x) => x.kv.value)), onError: (e) => assert.fail(e) });
+      const failed = await new Promise<unknown>((resolve) => {
+        backend.watch('/mux/a', { fromRevision: first, onEvents: () => resolve(new Error('events from compacted history')), onError: resolve });
+      });
+      assert.ok(failed instanceof ElectionError && failed.code === 'WARDEN_ERR_BACKEND_COMPACTED', String(failed));
+      await waitFor(async () => {
+        await backend.put('/mux/b', 'x');
+        return live.length > 0;
+      }, { what: 'the other watch to see a write', timeoutMs: 5_000 });
+      other.close();
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test('a watch callback that throws ends that watch only (onError FAILED); the others keep working', async () => {
+    await using etcd = await startEtcd();
+    const backend = createEtcdBackend({ endpoints: etcd.endpoints });
+    try {
+      let failed: unknown;
+      const live: string[] = [];
+      backend.watch('/mux/bad', {
+        onEvents: () => {
+          throw new Error('bug in a watcher');
+        },
+        onError: (e) => (failed = e),
+      });
+      const good = backend.watch('/mux/good', { onEvents: (e) => live.push(...e.map((x) => x.kv.value)), onError: (e) => assert.fail(e) });
+      await waitFor(async () => {
+        await backend.put('/mux/bad', 'x');
+        return failed !== undefined;
+      }, { what: 'the bad watch to fail', timeoutMs: 5_000 });
+      assert.ok(failed instanceof ElectionError && failed.code === 'WARDEN_ERR_BACKEND_FAILED', String(failed));
+      await waitFor(async () => {
+        await backend.put('/mux/good', 'y');
+        return live.includes('y');
+      }, { what: 'the good watch to keep working', timeoutMs: 5_000 });
+      good.close();
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test('a broken stream fails every watch on it with a retryable error; new watches open a new stream', async () => {
+    await using etcd = await startEtcd();
+    await using proxy = await startTcpProxy({ target: { host: '127.0.0.1', port: etcd.members[0]!.clientPort } });
+    const backend = createEtcdBackend({ endpoints: [proxy.url] });
+    try {
+      await backend.put('/mux/warm', '1');
+      const errors: unknown[] = [];
+      const watches = [0, 1, 2].map((i) => backend.watch(`/mux/broken/${i}`, { onEvents: () => undefined, onError: (e) => errors.push(e) }));
+      await backend.put('/mux/broken/0', 'x');
+      proxy.cut();
+      await waitFor(() => errors.length === 3, { what: 'every watch to fail', timeoutMs: 10_000 });
+      for (const e of errors) assert.ok(e instanceof ElectionError && e.retryable, String(e));
+      for (const w of watches) w.close();
+      const seen: string[] = [];
+      const again = backend.watch('/mux/broken/0', { onEvents: (e) => seen.push(...e.map((x) => x.kv.value)), onError: () => undefined });
+      await waitFor(async () => {
+        await backend.put('/mux/broken/0', 'y').catch(() => undefined);
+        return seen.includes('y');
+      }, { what: 'a new watch after the break', timeoutMs: 10_000 });
+      again.close();
+    } finally {
+      await backend.close();
+    }
+  });
+});

@@ -1,251 +1,58 @@
 /**
- * The etcd v3 backend: the only file that imports etcd3. It uses etcd3's raw gRPC clients
- * (KV, Lease, Watch), not its Lease/Election/Lock recipes, so that it can
+ * The etcd v3 backend. It and its helpers (etcd-connection, etcd-keepalive, etcd-watch,
+ * etcd-codec, etcd-errors: the only modules importing etcd3) use etcd3's raw gRPC clients
+ * (KV, Lease, Watch), not its Lease/Election/Lock recipes, so that they can
  * - put a deadline on every unary request (never longer than the caller's `timeoutMs`),
- * - time each keepalive itself (the caller records the send time; etcd3's Lease hides it),
- * - send require-leader metadata (`hasleader: true`) on keepalive and watch streams, so a
- *   member cut off from its cluster's leader fails the stream instead of going quiet,
+ * - time each keepalive itself (etcd-keepalive.ts),
+ * - send require-leader metadata on keepalive and watch streams (etcd-connection.ts),
+ * - carry every watch on one multiplexed stream (etcd-watch.ts),
  * - read linearizably (never `serializable`),
- * and converts every gRPC/etcd3 error once, here, into a coded BackendError.
+ * and convert every gRPC/etcd3 error once, at this edge (etcd-errors.ts), into a coded BackendError.
  */
-import {
-  ClientClosedError,
-  Etcd3,
-  EtcdLeaseInvalidError,
-  GRPCDeadlineExceededError,
-  KVClient,
-  LeaseClient,
-  WatchClient,
-  isRecoverableError,
-  type ICallable,
-  type ICompare,
-  type IDuplexStream,
-  type IKeyValue,
-  type ILeaseKeepAliveRequest,
-  type ILeaseKeepAliveResponse,
-  type IOptions,
-  type IRangeRequest,
-  type IRequestOp,
-  type IWatchRequest,
-  type IWatchResponse,
-} from 'etcd3';
+import { KVClient, LeaseClient, WatchClient, type Etcd3 } from 'etcd3';
 import type {
   Backend,
   CallOptions,
-  Compare,
   GetOptions,
   GetResult,
-  KeyValue,
   LeaseGrant,
-  TxnOp,
   TxnOpResult,
   TxnRequest,
   TxnResult,
   Watch,
-  WatchEvent,
   WatchOptions,
 } from './backend.js';
 import { raceSignal, throwIfAborted } from './abort.js';
+import { rangeEnd, toCompare, toKv, toOp, toRange } from './etcd-codec.js';
+import { connectEtcd, type EtcdBackendOptions } from './etcd-connection.js';
+import { NOT_SENT, toBackendError } from './etcd-errors.js';
+import { EtcdKeepalives } from './etcd-keepalive.js';
+import { EtcdWatchMux } from './etcd-watch.js';
 import { BackendError, ElectionError } from './errors.js';
 
-/** Options of the etcd backend. */
-export interface EtcdBackendOptions {
-  /** etcd client URLs, e.g. ['http://127.0.0.1:2379'] (http only). Required, at least one. */
-  endpoints: string[];
-  /** Upper bound of every unary request, ms. Default 5_000. Recipes pass shorter ones (the time left on the lease). */
-  rpcTimeoutMs?: number;
-  /** Time to establish a connection, ms. Default 3_000. */
-  dialTimeoutMs?: number;
-}
-
-const ENDPOINT = /^(http:\/\/)?[A-Za-z0-9.-]+:\d{1,5}\/?$/;
-
-/** Converts any error from etcd3/gRPC into a BackendError (once, at the edge). */
-export function toBackendError(error: unknown, what: string): ElectionError {
-  if (error instanceof ElectionError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  const make = (code: string, retryable: boolean): BackendError =>
-    new BackendError(code, `etcd ${what}: ${message}`, { cause: error, retryable });
-  if (error instanceof EtcdLeaseInvalidError || message.includes('requested lease not found')) return make('WARDEN_ERR_BACKEND_LEASE_NOT_FOUND', false);
-  if (error instanceof ClientClosedError) return make('WARDEN_ERR_BACKEND_CLOSED', false);
-  if (message.includes('compacted')) return make('WARDEN_ERR_BACKEND_COMPACTED', true);
-  if (error instanceof GRPCDeadlineExceededError || /deadline exceeded|request timed out|timed out/i.test(message)) return make('WARDEN_ERR_BACKEND_TIMEOUT', true);
-  if (
-    (error instanceof Error && isRecoverableError(error)) ||
-    /no leader|unavailable|ECONNREFUSED|ECONNRESET|connect|circuit|no hosts|cancelled|not capable|leader changed|stopped/i.test(message)
-  ) {
-    return make('WARDEN_ERR_BACKEND_UNAVAILABLE', true);
-  }
-  return make('WARDEN_ERR_BACKEND_FAILED', false);
-}
-
-function rangeEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i] = end[i]! + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
-}
-
-function toKv(kv: IKeyValue): KeyValue {
-  return {
-    key: kv.key.toString('utf8'),
-    value: kv.value.toString('utf8'),
-    createRevision: BigInt(kv.create_revision),
-    modRevision: BigInt(kv.mod_revision),
-    version: BigInt(kv.version),
-    lease: String(kv.lease),
-  };
-}
-
-const RESULT = { '=': 'Equal', '!=': 'NotEqual', '<': 'Less', '>': 'Greater' } as const;
-
-function toCompare(c: Compare): ICompare {
-  const base = { key: Buffer.from(c.key), result: RESULT[c.op] };
-  switch (c.target) {
-    case 'createRevision':
-      return { ...base, target: 'Create', create_revision: c.value.toString() };
-    case 'modRevision':
-      return { ...base, target: 'Mod', mod_revision: c.value.toString() };
-    case 'version':
-      return { ...base, target: 'Version', version: c.value.toString() };
-    case 'value':
-      return { ...base, target: 'Value', value: Buffer.from(c.value) };
-    case 'lease':
-      return { ...base, target: 'Lease', lease: c.value };
-  }
-}
-
-function toRange(key: string, options: { prefix?: boolean; limit?: number; sort?: GetOptions['sort']; maxCreateRevision?: bigint }): IRangeRequest {
-  const k = Buffer.from(key);
-  return {
-    key: k,
-    ...(options.prefix === true ? { range_end: rangeEnd(k) } : {}),
-    ...(options.limit ? { limit: options.limit } : {}),
-    ...(options.sort ? { sort_target: 'Create' as const, sort_order: options.sort === 'createAscending' ? ('Ascend' as const) : ('Descend' as const) } : {}),
-    ...(options.maxCreateRevision !== undefined ? { max_create_revision: options.maxCreateRevision.toString() } : {}),
-  };
-}
-
-function toOp(op: TxnOp): IRequestOp {
-  const key = Buffer.from(op.key);
-  switch (op.type) {
-    case 'put':
-      return { request_put: { key, value: Buffer.from(op.value), ...(op.lease && op.lease !== '0' ? { lease: op.lease } : {}) } };
-    case 'delete':
-      return { request_delete_range: { key, ...(op.prefix === true ? { range_end: rangeEnd(key) } : {}) } };
-    case 'get':
-      return { request_range: toRange(op.key, op) };
-  }
-}
-
-type PolicyContext = { signal: AbortSignal; attempt: number };
-const NOT_SENT = /No connection established|ECONNREFUSED|connect ECONN/i;
-
-/** A global policy with cockatiel's `execute` shape that adds no retry: the recipes decide. */
-const passthrough = {
-  execute: <T>(fn: (context: PolicyContext) => PromiseLike<T> | T): Promise<T> =>
-    Promise.resolve().then(() => fn({ signal: new AbortController().signal, attempt: 0 })),
-};
-
-/**
- * A per-member policy: after a failed connection attempt the member is skipped for a
- * second (etcd3's pool then picks another member), instead of etcd3's default circuit
- * breaker, which keeps a single-member cluster unusable for 5 s after it comes back.
- */
-function memberPolicy(): typeof passthrough {
-  let downUntil = 0;
-  return {
-    async execute<T>(fn: (context: PolicyContext) => PromiseLike<T> | T): Promise<T> {
-      if (Date.now() < downUntil) throw new Error('14 UNAVAILABLE: etcd member skipped after a failed connection attempt');
-      try {
-        return await fn({ signal: new AbortController().signal, attempt: 0 });
-      } catch (error) {
-        if (NOT_SENT.test(error instanceof Error ? error.message : String(error))) downUntil = Date.now() + 1_000;
-        throw error;
-      }
-    },
-  };
-}
-
-interface PendingKeepalive {
-  resolve(ttlMs: number): void;
-  reject(error: Error): void;
-}
-
-interface KeepaliveState {
-  stream: Promise<IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>>;
-  pending: Map<string, PendingKeepalive[]>;
-}
+export { toBackendError } from './etcd-errors.js';
+export type { EtcdBackendOptions } from './etcd-connection.js';
 
 class EtcdBackend implements Backend {
   readonly kind = 'etcd' as const;
   readonly #client: Etcd3;
   readonly #kv: KVClient;
   readonly #lease: LeaseClient;
-  readonly #watch: WatchClient;
   readonly #rpcTimeoutMs: number;
   readonly #hostCount: number;
-  readonly #watches = new Set<{ close(): void }>();
-  #keepalive: KeepaliveState | undefined;
+  readonly #watches: EtcdWatchMux;
+  readonly #keepalives: EtcdKeepalives;
   #closed = false;
 
   constructor(options: EtcdBackendOptions) {
-    const { endpoints } = options;
-    if (!Array.isArray(endpoints) || endpoints.length === 0 || !endpoints.every((e) => typeof e === 'string' && ENDPOINT.test(e))) {
-      throw new BackendError('WARDEN_ERR_BACKEND_INVALID_OPTIONS', `endpoints must be a non-empty list of http://host:port URLs, got ${JSON.stringify(endpoints)}`);
-    }
-    const rpcTimeoutMs = options.rpcTimeoutMs ?? 5_000;
-    const dialTimeoutMs = options.dialTimeoutMs ?? 3_000;
-    for (const [name, v] of [['rpcTimeoutMs', rpcTimeoutMs], ['dialTimeoutMs', dialTimeoutMs]] as const) {
-      if (!Number.isSafeInteger(v) || v < 1 || v > 600_000) {
-        throw new BackendError('WARDEN_ERR_BACKEND_INVALID_OPTIONS', `${name} must be an integer in [1, 600000], got ${String(v)}`);
-      }
-    }
-    this.#rpcTimeoutMs = rpcTimeoutMs;
-    this.#hostCount = endpoints.length;
-    const clientOptions: IOptions = {
-      hosts: endpoints.map((e) => e.replace(/^http:\/\//, '').replace(/\/$/, '')),
-      dialTimeout: dialTimeoutMs,
-      faultHandling: {
-        host: () => memberPolicy() as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['global']>,
-        global: passthrough as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['global']>,
-      },
-      // Notice dead connections (e.g. a black-holed link) on idle streams too. etcd accepts
-      // pings every 5 s or slower.
-      grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000, 'grpc.keepalive_permit_without_calls': 1 },
-    };
-    this.#client = new Etcd3(clientOptions);
-    // etcd3 keeps its connection pool private; its RPC clients accept any ICallable, so the
-    // pool is wrapped to add require-leader metadata to streams.
-    const pool = (this.#client as unknown as { pool?: ICallable<unknown> }).pool;
-    if (pool === undefined || typeof pool.withConnection !== 'function') {
-      throw new BackendError('WARDEN_ERR_BACKEND_FAILED', 'unsupported etcd3 version: no connection pool');
-    }
-    const requireLeader: ICallable<unknown> = {
-      exec: (service, method, params, callOptions) => pool.exec(service, method, params, callOptions),
-      withConnection: (service, fn) =>
-        pool.withConnection(service, (args) => {
-          const metadata = args.metadata.clone();
-          metadata.set('hasleader', 'true');
-          return fn({ ...args, metadata });
-        }),
-      // etcd3 reports every stream error here and then closes ALL channels to that host,
-      // failing unrelated in-flight requests; a stream we cancelled ourselves is no failure.
-      markFailed: (resource, error) => {
-        if ((error as { code?: number }).code === 1 || /cancel/i.test(error.message)) return;
-        pool.markFailed(resource, error);
-      },
-      get callOptionsFactory() {
-        return pool.callOptionsFactory;
-      },
-    };
-    this.#kv = new KVClient(pool);
-    this.#lease = new LeaseClient(requireLeader);
-    this.#watch = new WatchClient(requireLeader);
+    const connection = connectEtcd(options);
+    this.#client = connection.client;
+    this.#rpcTimeoutMs = connection.rpcTimeoutMs;
+    this.#hostCount = connection.hostCount;
+    this.#kv = new KVClient(connection.pool);
+    this.#lease = new LeaseClient(connection.requireLeader);
+    this.#keepalives = new EtcdKeepalives(this.#lease);
+    this.#watches = new EtcdWatchMux(new WatchClient(connection.requireLeader));
   }
 
   /**
@@ -319,140 +126,22 @@ class EtcdBackend implements Backend {
     }
   }
 
-  #openKeepalive(): KeepaliveState {
-    const pending = new Map<string, PendingKeepalive[]>();
-    const state: KeepaliveState = {
-      pending,
-      stream: this.#lease.leaseKeepAlive().then((stream) => {
-        const fail = (error: unknown): void => {
-          if (this.#keepalive === state) this.#keepalive = undefined;
-          const converted = toBackendError(error, 'keepalive stream');
-          for (const queue of pending.values()) for (const p of queue.splice(0)) p.reject(converted);
-          pending.clear();
-        };
-        stream.on('data', (res: ILeaseKeepAliveResponse) => {
-          // Responses come in request order per lease: credit the oldest waiting request.
-          const p = pending.get(String(res.ID))?.shift();
-          p?.resolve(Number(res.TTL) * 1000);
-        });
-        stream.on('error', fail);
-        stream.on('end', () => fail(new BackendError('WARDEN_ERR_BACKEND_UNAVAILABLE', 'keepalive stream ended', { retryable: true })));
-        return stream;
-      }),
-    };
-    state.stream.catch(() => {
-      if (this.#keepalive === state) this.#keepalive = undefined;
-    });
-    return state;
-  }
-
   async keepAliveOnce(leaseId: string, options: CallOptions = {}): Promise<number> {
     if (this.#closed) throw new BackendError('WARDEN_ERR_BACKEND_CLOSED', 'etcd backend closed');
     throwIfAborted(options.signal);
     const timeoutMs = Math.max(1, Math.min(options.timeoutMs ?? this.#rpcTimeoutMs, this.#rpcTimeoutMs));
-    this.#keepalive ??= this.#openKeepalive();
-    const state = this.#keepalive;
-    const result = new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const queue = state.pending.get(leaseId);
-        const i = queue?.indexOf(entry) ?? -1;
-        if (i >= 0) queue?.splice(i, 1);
-        // A keepalive that got no answer means the stream is stuck (e.g. a black-holed
-        // link): drop it so the next keepalive opens a new one, maybe to another member.
-        if (this.#keepalive === state) this.#keepalive = undefined;
-        state.stream.then((s) => s.cancel(), () => undefined);
-        reject(new BackendError('WARDEN_ERR_BACKEND_TIMEOUT', `etcd keepalive: no answer within ${timeoutMs} ms`, { retryable: true }));
-      }, timeoutMs);
-      const entry: PendingKeepalive = {
-        resolve: (ttl) => {
-          clearTimeout(timer);
-          resolve(ttl);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
-      const queue = state.pending.get(leaseId) ?? [];
-      queue.push(entry);
-      state.pending.set(leaseId, queue);
-      state.stream.then(
-        (stream) => stream.write({ ID: leaseId }),
-        (error: unknown) => entry.reject(toBackendError(error, 'keepalive')),
-      );
-    });
-    return await raceSignal(result, options.signal);
+    return await raceSignal(this.#keepalives.once(leaseId, timeoutMs), options.signal);
   }
 
   watch(key: string, options: WatchOptions): Watch {
-    let closed = false;
-    let stream: IDuplexStream<IWatchRequest, IWatchResponse> | undefined;
-    const handle = {
-      close: (): void => {
-        if (closed) return;
-        closed = true;
-        this.#watches.delete(handle);
-        stream?.cancel();
-      },
-    };
-    const fail = (error: Error): void => {
-      if (closed) return;
-      handle.close();
-      options.onError(error);
-    };
-    if (this.#closed) {
-      queueMicrotask(() => fail(new BackendError('WARDEN_ERR_BACKEND_CLOSED', 'etcd backend closed')));
-      return handle;
-    }
-    this.#watches.add(handle);
-    const k = Buffer.from(key);
-    this.#watch.watch().then(
-      (s) => {
-        stream = s;
-        if (closed) {
-          s.cancel();
-          return;
-        }
-        s.on('data', (res: IWatchResponse) => {
-          if (closed) return;
-          if (res.canceled) {
-            const compacted = res.compact_revision !== '0' && res.compact_revision !== '';
-            fail(
-              compacted
-                ? new BackendError('WARDEN_ERR_BACKEND_COMPACTED', `etcd watch: history compacted at ${res.compact_revision}`, { retryable: true })
-                : new BackendError('WARDEN_ERR_BACKEND_UNAVAILABLE', `etcd watch canceled: ${res.cancel_reason || 'no reason'}`, { retryable: true }),
-            );
-            return;
-          }
-          if (res.events.length === 0) return;
-          const events: WatchEvent[] = res.events.map((e) => ({ type: e.type === 'Delete' ? 'delete' : 'put', kv: toKv(e.kv) }));
-          options.onEvents(events);
-        });
-        s.on('error', (error: Error) => fail(toBackendError(error, 'watch')));
-        s.on('end', () => fail(new BackendError('WARDEN_ERR_BACKEND_UNAVAILABLE', 'etcd watch stream ended', { retryable: true })));
-        s.write({
-          create_request: {
-            key: k,
-            ...(options.prefix === true ? { range_end: rangeEnd(k) } : {}),
-            ...(options.fromRevision !== undefined ? { start_revision: options.fromRevision.toString() } : {}),
-          },
-        });
-      },
-      (error: unknown) => queueMicrotask(() => fail(toBackendError(error, 'watch'))),
-    );
-    return handle;
+    return this.#watches.watch(key, options);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const w of [...this.#watches]) w.close();
-    const ka = this.#keepalive;
-    this.#keepalive = undefined;
-    if (ka) {
-      for (const queue of ka.pending.values()) for (const p of queue.splice(0)) p.reject(new BackendError('WARDEN_ERR_BACKEND_CLOSED', 'etcd backend closed'));
-      await ka.stream.then((s) => s.cancel(), () => undefined);
-    }
+    await this.#watches.close();
+    await this.#keepalives.close();
     this.#client.close();
   }
 

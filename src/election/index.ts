@@ -37,7 +37,17 @@ export type { MemoryBackend, MemoryBackendOptions } from './memory-backend.js';
 export { createEtcdBackend } from './etcd-backend.js';
 export type { EtcdBackendOptions } from './etcd-backend.js';
 export { Session, resolveSessionOptions } from './session.js';
-export type { SessionOptions } from './session.js';
+export type { SessionOptions, SessionHealth, FailoverAssumptions } from './session.js';
+export type {
+  ElectionMetrics,
+  ElectedEvent,
+  LeadershipEndedEvent,
+  KeepaliveEvent,
+  KeepaliveFailedEvent,
+  SessionEndedEvent,
+  PartitionsOwnedEvent,
+  HoldKind,
+} from './metrics.js';
 export { Election } from './election.js';
 export type { ElectionOptions, LeaderInfo, Leadership } from './election.js';
 export type { RunHandlers } from './runner.js';

@@ -2,7 +2,7 @@ import { linkSignals, throwIfAborted } from './abort.js';
 import { Hold, type Guard } from './hold.js';
 import { DEFAULT_PREFIX, checkName, checkPrefix, leaseHex } from './names.js';
 import type { Session } from './session.js';
-import { deleteIfOwned, enqueue, waitTurn } from './waits.js';
+import { deleteIfOwned, enqueue, waitTurn, type Enqueued } from './waits.js';
 
 /** A held lock. Ends (its `signal` aborts) on release, lost session or deleted key. */
 export interface LockHandle extends AsyncDisposable {
@@ -56,13 +56,15 @@ export class Lock {
     const { dir, key } = this.#keys(name);
     throwIfAborted(options.signal);
     this.session.check();
+    const startedAt = this.session.clock.now();
     const release = await this.session.claimKey(key, 'WARDEN_ERR_LOCK_BUSY');
     const { signal, dispose } = linkSignals(options.signal, this.session.signal);
-    let created: { createRevision: bigint; revision: bigint } | undefined;
+    let created: Enqueued | undefined;
     try {
-      created = await enqueue(this.session, key, '', signal);
-      await waitTurn(this.session, dir, key, created.createRevision, created.revision, 'WARDEN_ERR_LOCK_KEY_LOST', signal);
-      return new Hold(this.session, key, '', created.createRevision, created.revision, CODES, release);
+      created = await enqueue(this.session, key, '', signal, dir);
+      if (created.oldest) this.session.check();
+      else await waitTurn(this.session, dir, key, created.createRevision, created.revision, 'WARDEN_ERR_LOCK_KEY_LOST', signal);
+      return new Hold(this.session, key, '', created.createRevision, created.revision, CODES, release, { kind: 'lock', name, startedAt });
     } catch (error) {
       release();
       if (!this.session.signal.aborted) await deleteIfOwned(this.session, key, created?.createRevision);
@@ -77,6 +79,7 @@ export class Lock {
     const { dir, key } = this.#keys(name);
     throwIfAborted(options.signal);
     this.session.check();
+    const startedAt = this.session.clock.now();
     const release = await this.session.claimKey(key, 'WARDEN_ERR_LOCK_BUSY');
     let created: { createRevision: bigint; revision: bigint } | undefined;
     try {
@@ -105,7 +108,7 @@ export class Lock {
         return null;
       }
       this.session.check();
-      return new Hold(this.session, key, '', created.createRevision, created.revision, CODES, release);
+      return new Hold(this.session, key, '', created.createRevision, created.revision, CODES, release, { kind: 'lock', name, startedAt });
     } catch (error) {
       release();
       if (!this.session.signal.aborted) await deleteIfOwned(this.session, key, created?.createRevision);

@@ -14,6 +14,7 @@ import {
   type PartitionMemberInfo,
   type PartitionTable,
 } from './partition-table.js';
+import { emit } from './metrics.js';
 import type { Session } from './session.js';
 
 /** Options of a {@link PartitionSet}. */
@@ -129,6 +130,7 @@ export class PartitionSet implements AsyncDisposable {
   #reconcileMs = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #unwatch: (() => void) | undefined;
+  #owned = 0;
 
   /** Validates the options; call `start()` to join. Throws WARDEN_ERR_PARTITION_INVALID_OPTIONS. */
   constructor(options: PartitionSetOptions) {
@@ -593,6 +595,7 @@ export class PartitionSet implements AsyncDisposable {
 
   #lead(p: number, slot: Slot, leadership: Leadership): void {
     slot.state = 'leading';
+    this.#setOwned(this.#owned + 1);
     slot.leadership = leadership;
     const acting = new AbortController();
     slot.acting = acting;
@@ -625,6 +628,7 @@ export class PartitionSet implements AsyncDisposable {
     const slot = this.#slots[p] as Slot;
     if (slot.state !== 'leading') return;
     slot.state = 'releasing';
+    this.#setOwned(this.#owned - 1);
     const leadership = slot.leadership as Leadership;
     slot.acting?.abort(
       why === 'lost' ? leadership.signal.reason : new PartitionError('WARDEN_ERR_PARTITION_RELEASED', `partition ${p}: ${why}`),
@@ -675,6 +679,11 @@ export class PartitionSet implements AsyncDisposable {
       this.#report(error);
     }
     this.#schedule();
+  }
+
+  #setOwned(owned: number): void {
+    this.#owned = owned;
+    emit(this.#session.metrics, 'partitionsOwned', { prefix: this.prefix, memberId: this.member.id, owned, partitions: this.partitions });
   }
 
   #throwIfEnded(): void {

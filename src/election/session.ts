@@ -2,6 +2,7 @@ import type { Backend } from './backend.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { ElectionError, SessionEndedError, SessionOptionsError, hasCode, type SessionEndReason } from './errors.js';
 import { throwIfAborted } from './abort.js';
+import { emit, type ElectionMetrics } from './metrics.js';
 
 /** Timing options of a session. All durations are in ms. */
 export interface SessionOptions {
@@ -19,6 +20,41 @@ export interface SessionOptions {
   safetyMarginMs?: number;
   /** Monotonic clock and timers; default the system clock (tests inject a ManualClock). */
   clock?: Clock;
+  /**
+   * Receives events of this session and of every Election, Lock and PartitionSet on it
+   * (see ElectionMetrics). Default: none.
+   */
+  metrics?: ElectionMetrics;
+}
+
+/** The result of `Session.healthCheck()`. */
+export interface SessionHealth {
+  /** False when the session ended, passed its deadline, stalled, or its keepalives stopped being acknowledged. */
+  healthy: boolean;
+  /** 'ok', or why it is unhealthy: 'ended' | 'deadline' | 'paused' | 'keepalive-stalled'. */
+  status: 'ok' | 'ended' | 'deadline' | 'paused' | 'keepalive-stalled';
+  /** Human-readable detail (the end reason's message when ended). */
+  detail: string;
+  /** Time left before the local deadline, ms (0 when past it). */
+  remainingMs: number;
+  /** Time since the send of the last acknowledged keepalive (or the grant), ms. */
+  sinceLastAckMs: number;
+  /** Round trip of the last acknowledged keepalive, ms (undefined before the first). */
+  lastRttMs: number | undefined;
+}
+
+/** Assumptions of `Session.worstCaseFailoverMs()`, in ms. */
+export interface FailoverAssumptions {
+  /**
+   * etcd's election timeout (`--election-timeout`, default 1000): covers the server's lease
+   * expiry granularity and an etcd leader change; raise it to your cluster's setting.
+   */
+  electionTimeoutMs?: number;
+  /**
+   * Time for the successor to notice the deletion and be elected (watch event, one txn or a
+   * linearizable re-read). Default: 4 × the last keepalive round trip, at least 100.
+   */
+  campaignLatencyMs?: number;
 }
 
 interface ResolvedOptions {
@@ -80,6 +116,10 @@ export class Session implements AsyncDisposable {
   readonly backend: Backend;
   /** The clock used for deadlines (ms, monotonic). */
   readonly clock: Clock;
+  /** The metrics hooks given in the options (shared by everything on this session), if any. */
+  readonly metrics: ElectionMetrics | undefined;
+  /** TTL in ms the store granted (≥ ttlMs: stores round up to whole seconds). */
+  readonly grantedTtlMs: number;
 
   readonly #controller = new AbortController();
   readonly #keepaliveTimeoutMs: number;
@@ -92,6 +132,9 @@ export class Session implements AsyncDisposable {
   #stallExpected = 0;
   readonly #stallIntervalMs: number;
   #closing: Promise<void> | undefined;
+  /** Send time of the last acknowledged keepalive (or of the grant). */
+  #lastAckSentAt: number;
+  #lastRttMs: number | undefined;
 
   /**
    * Grants a lease and starts keeping it alive. Rejects with SessionOptionsError on bad
@@ -109,11 +152,22 @@ export class Session implements AsyncDisposable {
       backend.revokeLease(grant.id).catch(() => undefined);
       throw options.signal.reason;
     }
-    return new Session(backend, grant.id, Math.min(resolved.ttlMs, grant.ttlMs), sentAt, resolved);
+    return new Session(backend, grant.id, Math.min(resolved.ttlMs, grant.ttlMs), grant.ttlMs, sentAt, resolved, options.metrics);
   }
 
-  private constructor(backend: Backend, leaseId: string, ttlMs: number, sentAt: number, options: ResolvedOptions) {
+  private constructor(
+    backend: Backend,
+    leaseId: string,
+    ttlMs: number,
+    grantedTtlMs: number,
+    sentAt: number,
+    options: ResolvedOptions,
+    metrics: ElectionMetrics | undefined,
+  ) {
     this.backend = backend;
+    this.metrics = metrics;
+    this.grantedTtlMs = grantedTtlMs;
+    this.#lastAckSentAt = sentAt;
     this.leaseId = leaseId;
     this.ttlMs = ttlMs;
     this.keepaliveIntervalMs = options.keepaliveIntervalMs;
@@ -155,6 +209,53 @@ export class Session implements AsyncDisposable {
   isLive(): boolean {
     this.#checkNow();
     return !this.#controller.signal.aborted;
+  }
+
+  /**
+   * Reports whether this session can be trusted now, without throwing (for health endpoints,
+   * like client-go's HealthzAdaptor): unhealthy when it ended, when its deadline passed or the
+   * event loop stalled past the margin (both checked synchronously, and both end the session),
+   * or when no keepalive was acknowledged for longer than one keepalive period plus one
+   * keepalive timeout (a keepalive failed: the session is on its way to its deadline).
+   */
+  healthCheck(): SessionHealth {
+    this.#checkNow();
+    const now = this.clock.now();
+    const base = { remainingMs: Math.max(0, this.#deadline - now), sinceLastAckMs: Math.max(0, now - this.#lastAckSentAt), lastRttMs: this.#lastRttMs };
+    const signal = this.#controller.signal;
+    if (signal.aborted) {
+      const reason: unknown = signal.reason;
+      const why = reason instanceof SessionEndedError ? reason.reason : undefined;
+      const status = why === 'deadline' ? 'deadline' : why === 'paused' ? 'paused' : 'ended';
+      return { ...base, healthy: false, status, detail: reason instanceof Error ? reason.message : String(reason) };
+    }
+    if (base.sinceLastAckMs > this.keepaliveIntervalMs + this.#keepaliveTimeoutMs) {
+      return {
+        ...base,
+        healthy: false,
+        status: 'keepalive-stalled',
+        detail: `no keepalive acknowledged for ${Math.round(base.sinceLastAckMs)} ms (interval ${this.keepaliveIntervalMs} ms, timeout ${this.#keepaliveTimeoutMs} ms)`,
+      };
+    }
+    return { ...base, healthy: true, status: 'ok', detail: 'ok' };
+  }
+
+  /**
+   * Returns the longest time in ms from a crash of a leader on this session until a
+   * successor can lead, assuming the successor is queued: the granted lease TTL (the store
+   * expires the lease at most that long after the last renewal) + etcd's election timeout
+   * (lease expiry granularity, and an etcd leader change, which also extends leases) + the
+   * successor's campaign latency. A graceful resign needs only the campaign latency. The
+   * split-brain window is 0 by construction: the old leader's signal aborts at its local
+   * deadline, before the store can expire the lease. See docs/election.md.
+   */
+  worstCaseFailoverMs(assumptions: FailoverAssumptions = {}): number {
+    const electionTimeoutMs = assumptions.electionTimeoutMs ?? 1_000;
+    const campaignLatencyMs = assumptions.campaignLatencyMs ?? Math.max(100, Math.ceil(4 * (this.#lastRttMs ?? 25)));
+    for (const [name, v] of [['electionTimeoutMs', electionTimeoutMs], ['campaignLatencyMs', campaignLatencyMs]] as const) {
+      if (!Number.isFinite(v) || v < 0) throw new SessionOptionsError(`${name} must be a finite number ≥ 0, got ${String(v)}`);
+    }
+    return this.grantedTtlMs + electionTimeoutMs + campaignLatencyMs;
   }
 
   /** Revokes the lease (deleting every key on it) and ends the session; idempotent. */
@@ -230,6 +331,7 @@ export class Session implements AsyncDisposable {
     for (const t of [this.#deadlineTimer, this.#keepaliveTimer, this.#stallTimer]) if (t !== undefined) this.clock.clearTimeout(t);
     this.#deadlineTimer = this.#keepaliveTimer = this.#stallTimer = undefined;
     this.#controller.abort(new SessionEndedError(reason, message, cause === undefined ? {} : { cause }));
+    emit(this.metrics, 'sessionEnded', { leaseId: this.leaseId, reason });
   }
 
   #armDeadline(): void {
@@ -292,6 +394,10 @@ export class Session implements AsyncDisposable {
             this.#deadline = deadline;
             this.#armDeadline();
           }
+          const now = this.clock.now();
+          if (sentAt > this.#lastAckSentAt) this.#lastAckSentAt = sentAt;
+          this.#lastRttMs = now - sentAt;
+          emit(this.metrics, 'keepalive', { leaseId: this.leaseId, rttMs: now - sentAt, deadlineRemainingMs: Math.max(0, this.#deadline - now) });
           this.#scheduleKeepalive(Math.max(0, sentAt + this.keepaliveIntervalMs - this.clock.now()));
         },
         (error: unknown) => {
@@ -300,6 +406,11 @@ export class Session implements AsyncDisposable {
             this.#end('expired', `lease ${this.leaseId} is gone on the store`, error);
             return;
           }
+          emit(this.metrics, 'keepaliveFailed', {
+            leaseId: this.leaseId,
+            code: error instanceof ElectionError ? error.code : 'unknown',
+            deadlineRemainingMs: this.remainingMs(),
+          });
           // Retry soon: the deadline, not this loop, decides when the session is lost.
           this.#scheduleKeepalive(Math.min(this.keepaliveIntervalMs, 200));
         },
