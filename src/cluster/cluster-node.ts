@@ -66,7 +66,7 @@ export interface ClusterNodeOptions {
   partitionJobs?: PartitionJobs;
   /** Backend factory (tests); default etcd over `endpoints`. */
   backend?: Backend;
-  /** Deadline of the fencing transaction before a commit, ms. Default 1_000. */
+  /** Deadline of the fencing transaction before a commit, ms. Default 700. */
   fenceTimeoutMs?: number;
 }
 
@@ -114,7 +114,7 @@ export class ClusterNode implements AsyncDisposable {
       current: () => this.#live,
       genPrefix: `${this.#prefix}gen/`,
       nodeId: this.nodeId,
-      fenceTimeoutMs: options.fenceTimeoutMs ?? 1_000,
+      fenceTimeoutMs: options.fenceTimeoutMs ?? 700,
       onError: (e) => options.log.warn({ err: e }, 'post-commit announcement failed'),
     });
   }

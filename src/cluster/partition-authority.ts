@@ -41,7 +41,7 @@ function notWriter(message: string, cause?: unknown): StoreError {
 
 /** Creates the write authority backed by the node's partition leaderships. */
 export function partitionAuthority(options: PartitionAuthorityOptions): WriteAuthority {
-  const fenceTimeoutMs = options.fenceTimeoutMs ?? 1_000;
+  const fenceTimeoutMs = options.fenceTimeoutMs ?? 700;
   return {
     async acquire(owner, opts = {}) {
       opts.signal?.throwIfAborted();

@@ -162,7 +162,14 @@ export class Store {
     const tempContent = `${base}.data`;
     const tempMeta = `${base}.json`;
     try {
-      const { sha256, size } = await receiveToFile(body, tempContent, { maxBytes: this.maxUploadBytes, signal: options.signal });
+      const receive = (): Promise<{ sha256: string; size: number }> => receiveToFile(body, tempContent, { maxBytes: this.maxUploadBytes, signal: options.signal });
+      const { sha256, size } = await receive().catch(async (error: unknown) => {
+        // Cluster mode: a node that was gone (paused past its lease) may find its temp folder
+        // swept by the others; the open failed before any byte was read, so recreate and retry.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await ensureRealDirs(this.root, ['.warden', 'tmp', this.nodeId]);
+        return await receive();
+      });
       if (options.sha256 !== undefined && options.sha256 !== sha256) {
         throw new StoreError('WARDEN_ERR_STORE_DIGEST_MISMATCH', `sha256 mismatch: announced ${options.sha256}, received ${sha256}`);
       }
