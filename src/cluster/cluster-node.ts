@@ -266,9 +266,11 @@ export class ClusterNode implements AsyncDisposable {
             seenGone.delete(id);
             continue;
           }
-          // Gone for two rounds in a row (one TTL apart) and untouched for a TTL: a dead node's leftovers.
+          // Gone for two rounds in a row (one TTL apart) and untouched for 5 TTLs (at least 30 s):
+          // a dead node's leftovers. A node that merely paused finds its folder gone and its
+          // writes fenced anyway; it recreates the folder on its next upload.
           const info = await stat(join(tmpRoot, id)).catch(() => undefined);
-          if (seenGone.has(id) && info && Date.now() - info.mtimeMs > this.#ttlMs && !signal.aborted) {
+          if (seenGone.has(id) && info && Date.now() - info.mtimeMs > Math.max(30_000, 5 * this.#ttlMs) && !signal.aborted) {
             await rm(join(tmpRoot, id), { recursive: true, force: true });
             log.info({ departed: id }, 'swept temp folder of a departed node');
             seenGone.delete(id);

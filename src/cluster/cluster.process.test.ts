@@ -291,7 +291,7 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
     for (const url of urls()) assert.equal((await http(`${url}/readyz`)).status, 200);
   });
 
-  test('add a 4th node under load: partitions hand over, no request fails (retryable 503s retried like the CLI)', { timeout: 120_000 }, async () => {
+  test('add a 4th node under load, then stop it gracefully: partitions hand over, no request fails (retryable 503s retried like the CLI)', { timeout: 120_000 }, async () => {
     let stop = false;
     const sent: Sent[] = [];
     let retried = 0;
@@ -315,11 +315,19 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
     });
     const mark = sent.length;
     await waitFor(() => sent.length >= mark + 30 || undefined, { timeoutMs: 20_000, what: 'load after the join' });
+    // A graceful leave under load (SIGTERM): partitions hand over after their in-flight writes.
+    const leaving = nodes.get('n4')!;
+    nodes.delete('n4');
+    await leaving.stop();
+    assert.equal(leaving.child.exitCode, 0, leaving.output().slice(-2000));
+    await allLed(3);
+    const mark2 = sent.length;
+    await waitFor(() => sent.length >= mark2 + 30 || undefined, { timeoutMs: 20_000, what: 'load after the leave' });
     stop = true;
     await Promise.all(workers);
     const failedOnes = sent.filter((x) => x.status !== 201);
     assert.deepEqual(failedOnes.map((x) => `${x.path}: ${x.status} ${x.text ?? ''}`), [], 'no publish failed');
     await checkOutcomes(sent);
-    console.log(`# 4th node joined under load: ${sent.length} publishes, all acknowledged, ${retried} retryable 503s retried`);
+    console.log(`# 4th node joined then left (SIGTERM) under load: ${sent.length} publishes, all acknowledged, ${retried} retryable 503s retried`);
   });
 });

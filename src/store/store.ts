@@ -206,6 +206,11 @@ export class Store {
         return { status: 'created', meta } as const;
       });
     } catch (error) {
+      const errno = error as NodeJS.ErrnoException;
+      if (errno.code === 'ENOENT' && typeof errno.path === 'string' && errno.path.startsWith(this.#tmp)) {
+        // Our temp folder vanished mid-upload: swept by the cluster while this node was away.
+        throw new StoreError('WARDEN_ERR_STORE_NOT_WRITER', `temp folder of ${this.nodeId} was swept during the upload; retry`, { retryable: true, cause: error });
+      }
       throw fromFsError(error, `${owner}/${name}/${version}`);
     } finally {
       guard.release?.();
