@@ -90,10 +90,10 @@ test('warden get refuses bytes that do not match the ETag and writes nothing', a
   }
 });
 
-test('warden serve refuses cluster flags it cannot honour yet, and bad flags', async () => {
-  const etcd = await run(['serve', '--etcd', 'http://127.0.0.1:1', '--port', '0']);
+test('warden serve refuses a cluster node without a usable --advertise URL, and bad flags', async () => {
+  const etcd = await run(['serve', '--etcd', 'http://127.0.0.1:1', '--port', '0', '--advertise', 'not-a-url']);
   assert.equal(etcd.code, 1);
-  assert.match(etcd.stderr, /cluster mode/);
+  assert.match(etcd.stderr, /--advertise/);
   assert.equal((await run(['serve', '--port', 'nope'])).code, 2);
   assert.equal((await run(['serve', '--help'])).code, 0);
 });
