@@ -120,7 +120,8 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
     let failed = 0;
     for (const item of sent) {
       const ok = item.status === 201 || item.status === 200;
-      ok ? acked++ : failed++;
+      if (ok) acked++;
+      else failed++;
       for (const url of urls()) {
         const got = await http(`${url}${item.path}`);
         if (ok) {
