@@ -40,7 +40,7 @@ test('warden token/serve/publish/alias/ls/get work together; SIGTERM shuts down 
     const env = { WARDEN_SERVER: url, WARDEN_TOKEN: token };
     const cluster = (await (await fetch(`${url}/v1/cluster`)).json()) as { node: string; members: Array<{ id: string; url: string }>; partitions: Array<{ leader: string }> };
     assert.equal(cluster.members[0]?.url, url);
-    assert.equal(cluster.partitions.length, 16);
+    assert.equal(cluster.partitions.length, 64, "--partitions defaults to 64");
     assert.ok(cluster.partitions.every((p) => p.leader === cluster.node));
     const file = join(tmp.path, 'f.bin');
     await writeFile(file, Buffer.alloc(300_000, 7));
