@@ -105,6 +105,21 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
       }
       for (const reader of nodes.values()) for (let k = 0; k < 3; k++) await http(`${reader.url}/v1/files/alice/app/@stable`);
     }
+    // A forwarded request is never forwarded again: a non-leader answers 503 instead.
+    const table = await view(urls()[0]!);
+    const leaderOfAlice = table.partitions[partitionOf('alice', P)]!.leader;
+    const follower = [...nodes.values()].find((n) => n.id !== leaderOfAlice)!;
+    const looped = await http(`${follower.url}/v1/files/alice/app/loop`, { method: 'PUT', body: 'x', headers: { 'x-warden-forwarded': 'elsewhere' } });
+    assert.equal(looped.status, 503);
+    assert.equal(looped.headers['retry-after'], '1');
+    assert.match(looped.body.toString(), /WARDEN_ERR_HTTP_NO_LEADER/);
+    // Deleting an alias through a follower is relayed too, and seen everywhere at once.
+    assert.equal((await http(`${follower.url}/v1/files/alice/app/@stable`, { method: 'DELETE' })).status, 204);
+    for (const reader of nodes.values()) {
+      await waitFor(async () => (await http(`${reader.url}/v1/files/alice/app/@stable`)).status === 404, { timeoutMs: 300, what: `${reader.id}: @stable gone` });
+    }
+    const forwards = await http(`${follower.url}/metrics`);
+    assert.match(forwards.body.toString(), /warden_forwards_total [1-9]/);
   });
 
   interface Sent {
