@@ -256,6 +256,7 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
     const v1 = await view(others[0]!);
     assert.notEqual(v1.partitions[p]!.leader, victimId, 'another node leads the partition while the old leader is stopped');
     assert.ok(BigInt(v1.partitions[p]!.fencingToken!) > oldToken, 'the new term has a higher fencing token');
+    const resumedAt = Date.now();
     victim.child.kill('SIGCONT');
     const slowStatus = await slow;
     console.log(`# slow upload to the stopped leader answered ${slowStatus}`);
@@ -265,10 +266,25 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
     await checkOutcomes(sent);
     const tokens = (await tokensOf(sent)).get(p) ?? [];
     assert.ok(tokens.length > 0 && tokens.every((t) => t.token > oldToken), 'every version written during the pause carries the new term token');
+    // No metadata file of the paused term landed (rename sets its ctime) after the node was resumed.
+    const { readdir: list, stat: statFile } = await import('node:fs/promises');
+    let oldTermFiles = 0;
+    for (const owner of (await list(data)).filter((o) => !o.startsWith('.') && partitionOf(o, P) === p)) {
+      for (const name of await list(join(data, owner))) {
+        const dir = join(data, owner, name, 'versions');
+        for (const file of (await list(dir).catch(() => [] as string[])).filter((x) => x.endsWith('.json'))) {
+          const meta = JSON.parse(await readFile(join(dir, file), 'utf8')) as { fencingToken: string };
+          if (BigInt(meta.fencingToken) !== oldToken) continue;
+          oldTermFiles++;
+          const { ctimeMs } = await statFile(join(dir, file));
+          assert.ok(ctimeMs < resumedAt, `${owner}/${name}/${file} of the paused term landed before the pause ended`);
+        }
+      }
+    }
     // The paused node rejoins by itself with a new session.
     await waitFor(async () => (await http(`${victim.url}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'paused node ready again' });
     await allLed(3);
-    console.log(`# SIGSTOP ${victimId} (partition ${p}, token ${oldToken}): slow upload answered ${slowStatus}; ${sent.length} publishes through others all acknowledged with tokens > ${oldToken}`);
+    console.log(`# SIGSTOP ${victimId} (partition ${p}, token ${oldToken}): slow upload answered ${slowStatus}; ${oldTermFiles} versions of the paused term, none landed late; ${sent.length} publishes through others all acknowledged with tokens > ${oldToken}`);
   });
 
   test('etcd: one member down → no interruption; two down → writes 503 within a second, reads continue; restored → writes resume', { timeout: 120_000 }, async () => {

@@ -40,18 +40,20 @@ async function fixture(guardKey: string, guardRevision: () => bigint) {
 
 const body = (text: string): Readable => Readable.from([Buffer.from(text)]);
 
-test('a commit is proven against etcd first: the fencing token lands in metadata and the owner generation is bumped before and after', async () => {
+test('a commit is proven against etcd first: the fencing token lands in metadata; changes others may cache bump the owner generation before and after', async () => {
   let revision = 0n;
   await using f = await fixture('/lead', () => revision);
   revision = (await f.backend.txn({ compare: [], success: [{ type: 'put', key: '/lead', value: 'me' }] })).revision;
   const r = await f.store.publish('acme', 'tool', '1.0', body('hello'));
   assert.equal(r.status, 'created');
   assert.equal(r.meta.fencingToken, '42');
+  assert.equal((await f.backend.get('/warden/gen/acme')).kvs.length, 0, 'a new version is proven by a read-only transaction, not announced');
+  await f.store.setAlias('acme', 'tool', 'latest', '1.0');
   const gen = await f.backend.get('/warden/gen/acme');
-  assert.equal(gen.kvs[0]!.version, 2n, 'bumped once to fence the commit and once when it landed');
-  assert.deepEqual(JSON.parse(gen.kvs[0]!.value), { node: 'n1', partition: 3, token: '42', phase: 'landed', kind: 'version', name: 'tool', key: '1.0' });
+  assert.equal(gen.kvs[0]!.version, 2n, 'an alias move bumps the generation to fence the commit and again when it landed');
+  assert.deepEqual(JSON.parse(gen.kvs[0]!.value), { node: 'n1', partition: 3, token: '42', phase: 'landed', kind: 'alias', name: 'tool', key: 'latest' });
   assert.equal(f.live.inflight[3], 0);
-  assert.deepEqual(f.idles, [3]);
+  assert.deepEqual(f.idles, [3, 3]);
 });
 
 test('a failed fencing transaction abandons the commit: retryable NOT_WRITER, no version, no temp file', async () => {

@@ -192,7 +192,7 @@ export class Store {
           throw new StoreError('WARDEN_ERR_STORE_VERSION_CONFLICT', `${owner}/${name}/${version} exists with different content`);
         }
         const dir = await ensureRealDirs(this.root, [owner, name, 'versions']);
-        const change = { kind: 'version', owner, name, key: version } as const;
+        const change = { kind: 'version', owner, name, key: version, addsOnly: true } as const;
         // Fencing: proven against the coordinator, then checked locally before each rename.
         await guard.beforeCommit?.(change);
         assertWriter(guard, owner);
