@@ -238,6 +238,7 @@ export class ClusterNode implements AsyncDisposable {
     const log = this.#options.log.child({ partition: p });
     const work: Array<Promise<void>> = [];
     if (p === 0) work.push(this.#sweepDeparted(signal, log));
+    work.push(this.#sweepOrphans(p, signal, log));
     const jobs = this.#options.partitionJobs;
     if (jobs) {
       const ctx: PartitionJobContext = {
@@ -251,6 +252,30 @@ export class ClusterNode implements AsyncDisposable {
       work.push(jobs(p, signal, ctx).catch((e: unknown) => void (signal.aborted ? undefined : log.warn({ err: e }, 'partition job failed'))));
     }
     await Promise.all(work);
+  }
+
+  /**
+   * Once per term, after 2 TTLs: removes content without metadata of the partition's owners
+   * (a commit cut between its two renames by a crash). Only this leader commits for these
+   * owners now, and its own commits finish their renames within milliseconds.
+   */
+  async #sweepOrphans(p: number, signal: AbortSignal, log: Logger): Promise<void> {
+    const store = this.#store as Store;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 2 * this.#ttlMs);
+      signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    });
+    try {
+      const owners = (await readdir(store.root).catch(() => [] as string[])).filter((o) => isValidName(o, 'owner') && this.#live?.set.partitionOf(o) === p);
+      let removed = 0;
+      for (const owner of owners) {
+        if (signal.aborted) return;
+        removed += await store.sweepOrphans(owner, { olderThanMs: Math.max(60_000, 2 * this.#ttlMs), signal });
+      }
+      if (removed > 0) log.info({ removed }, 'swept uncommitted content');
+    } catch (error) {
+      if (!signal.aborted) log.warn({ err: error }, 'orphan sweep');
+    }
   }
 
   /** Leader of partition 0: removes temp folders of nodes that are no longer members. */

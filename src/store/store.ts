@@ -469,17 +469,34 @@ export class Store {
 
   async #sweepOrphans(): Promise<void> {
     for (const owner of await readdir(this.root)) {
-      if (!isValidName(owner, 'owner')) continue;
-      for (const name of await this.#readdirConfined([owner]).catch(() => [])) {
-        if (!isValidName(name, 'name')) continue;
-        const files = new Set(await this.#readdirConfined([owner, name, 'versions']).catch(() => []));
-        for (const file of files) {
-          if (isValidName(file, 'version') && !files.has(`${file}.json`)) {
-            await unlink(join(this.root, owner, name, 'versions', file)).catch(() => undefined);
-          }
-        }
+      if (isValidName(owner, 'owner')) await this.sweepOrphans(owner);
+    }
+  }
+
+  /**
+   * Removes uncommitted content of `owner` (a content file without its metadata: a commit cut
+   * between its two renames) whose last change is older than `olderThanMs` (default 0).
+   * Cluster mode: only the owner's partition leader calls it, with an age no commit in
+   * progress can reach. Returns how many files went.
+   */
+  async sweepOrphans(owner: string, options: { olderThanMs?: number; signal?: AbortSignal } = {}): Promise<number> {
+    assertName(owner, 'owner');
+    const cutoff = Date.now() - (options.olderThanMs ?? 0);
+    let removed = 0;
+    for (const name of await this.#readdirConfined([owner]).catch(() => [])) {
+      if (!isValidName(name, 'name')) continue;
+      const files = new Set(await this.#readdirConfined([owner, name, 'versions']).catch(() => []));
+      for (const file of files) {
+        options.signal?.throwIfAborted();
+        if (!isValidName(file, 'version') || files.has(`${file}.json`)) continue;
+        const path = join(this.root, owner, name, 'versions', file);
+        const info = await lstat(path).catch(() => undefined);
+        // ctime: a rename updates it, so an orphan's age counts from the interrupted commit.
+        if (!info?.isFile() || info.ctimeMs > cutoff) continue;
+        await unlink(path).then(() => removed++, () => undefined);
       }
     }
+    return removed;
   }
 }
 
