@@ -311,6 +311,17 @@ export class ClusterNode implements AsyncDisposable {
     }
   }
 
+  async #revokeLater(leaseId: string): Promise<void> {
+    for (let attempt = 0; attempt < 10 && !this.#stopped.signal.aborted; attempt++) {
+      try {
+        await this.#backend.revokeLease(leaseId, { timeoutMs: 1_000 });
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, Math.min(this.#ttlMs, 500 * 2 ** attempt)));
+      }
+    }
+  }
+
   /** Decides where a write for `owner` goes now (see `WriteRouter` in warden/server). */
   route(owner: string): WriteRoute {
     const live = this.#live;
@@ -359,7 +370,13 @@ export class ClusterNode implements AsyncDisposable {
     if (live) await live.set.close().catch((e: unknown) => this.#options.log.warn({ err: e }, 'partition set close'));
     if (session) {
       if (graceful) await session.close().catch(() => undefined);
-      else session.orphan();
+      else {
+        session.orphan();
+        // The lease may outlive our local deadline (etcd renews every lease when it elects a
+        // new raft leader): its keys would hold the partitions for up to a TTL after etcd is
+        // back. Nothing acts under it any more, so revoke it, best effort, in the background.
+        void this.#revokeLater(session.leaseId);
+      }
     }
   }
 
