@@ -7,6 +7,7 @@ import { ERROR_CODES as storeCodes } from './store/index.js';
 import { ERROR_CODES as serverCodes } from './server/index.js';
 import { ERROR_CODES as runtimeCodes } from './runtime/index.js';
 import { ERROR_CODES as deployCodes } from './deploy/index.js';
+import { ERROR_CODES as clusterCodes } from './cluster/index.js';
 
 // One table per section of docs/errors.md: the doc is the reference users switch on, so it
 // must list every code a part can raise, with its meaning, and nothing that does not exist.
@@ -18,6 +19,7 @@ const sections: Record<string, Readonly<Record<string, string>>> = {
   deploy: deployCodes,
   election: electionCodes,
   'election (partitions)': PARTITION_ERROR_CODES,
+  cluster: clusterCodes,
 };
 
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
