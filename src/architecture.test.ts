@@ -14,7 +14,8 @@ const allowed: Record<string, string[]> = {
   store: ['mfsymlink'],
   server: ['store', 'mfsymlink', 'election'],
   runtime: ['mfsymlink', 'election'],
-  cli: ['server', 'store', 'mfsymlink', 'election', 'runtime'],
+  cluster: ['server', 'store', 'election'],
+  cli: ['cluster', 'server', 'store', 'mfsymlink', 'election', 'runtime'],
   testing: [],
 };
 

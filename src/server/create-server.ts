@@ -12,6 +12,7 @@ import { authorize, type Exchange, type ServerContext } from './context.js';
 import { ServerError } from './errors.js';
 import { FileCache, type FileCacheOptions } from './file-cache.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
+import { FORWARDED_HEADER, Forwarder, sendNoLeader, type WriteRouter } from './forward.js';
 import { parseTarget, type Route } from './parse-path.js';
 import { drainUnwantedBody, errorCodeOf, sendError, sendJson } from './respond.js';
 import { deleteAlias, listName, putAlias } from './routes/aliases.js';
@@ -23,7 +24,12 @@ export interface ClusterView {
   readonly node: string;
   readonly members: ReadonlyArray<{ readonly id: string; readonly url: string | null; readonly [k: string]: unknown }>;
   readonly partitions: ReadonlyArray<{ readonly partition: number; readonly leader: string | null; readonly fencingToken: string | null }>;
+  /** etcd endpoints and health (cluster mode). */
+  readonly etcd?: { readonly endpoints: readonly string[]; readonly healthy: boolean };
 }
+
+/** What `/readyz` answers: ready, or not with a one-line reason. */
+export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
 
 /** Collaborators and options of {@link createServer}. */
 export interface ServerDeps {
@@ -45,6 +51,17 @@ export interface ServerDeps {
   closeStore?: boolean;
   /** Answers `/v1/cluster`. Default: this node (`store.nodeId`) leads partition 0. */
   cluster?: () => ClusterView;
+  /**
+   * Routes writes (cluster mode): local, forwarded to the partition leader, or 503. Default:
+   * every write is local. A request carrying `X-Warden-Forwarded` is never forwarded again.
+   */
+  writeRouter?: WriteRouter;
+  /** Readiness beyond "not closing" (cluster mode: the session is live). Default: ready. */
+  readiness?: () => Readiness;
+  /** Runs right after readiness fails, before in-flight requests drain (cluster: partitions resign). */
+  onClosing?: () => Promise<void>;
+  /** Runs after connections closed, before the store closes (cluster: the session closes). */
+  onDrained?: () => Promise<void>;
 }
 
 /** A Warden HTTP server (not listening until the caller listens on `server`). */
@@ -85,6 +102,8 @@ export function createServer(deps: ServerDeps): WardenServer {
   const cluster =
     deps.cluster ??
     ((): ClusterView => ({ node: deps.store.nodeId, members: [{ id: deps.store.nodeId, url: null }], partitions: [{ partition: 0, leader: deps.store.nodeId, fencingToken: 'local-1' }] }));
+  const router = deps.writeRouter;
+  const forwarder = router ? new Forwarder({ nodeId: deps.store.nodeId }) : undefined;
   const idPrefix = `${randomBytes(3).toString('hex')}-`;
   let counter = 0;
   let inFlight = 0;
@@ -186,6 +205,16 @@ export function createServer(deps: ServerDeps): WardenServer {
   async function dispatch(ex: Exchange, route: Route, query: string): Promise<void> {
     const method = ex.req.method ?? 'GET';
     const read = method === 'GET' || method === 'HEAD';
+    if (router && !read && (route.kind === 'version' || route.kind === 'alias') && (method === 'PUT' || method === 'DELETE')) {
+      const decision = router(route.owner);
+      const forwardedBy = ex.req.headers[FORWARDED_HEADER];
+      if (decision.kind === 'unavailable') return sendNoLeader(ex, `no leader for ${route.owner} now: ${decision.reason}`);
+      if (decision.kind === 'forward') {
+        if (forwardedBy !== undefined) return sendNoLeader(ex, `forwarded by ${String(forwardedBy)} but this node does not lead ${route.owner}'s partition (leader ${decision.leader})`);
+        metrics.forwards.inc();
+        return await (forwarder as Forwarder).relay(ex, decision.url, decision.leader);
+      }
+    }
     switch (route.kind) {
       case 'version':
         if (read) {
@@ -208,8 +237,11 @@ export function createServer(deps: ServerDeps): WardenServer {
         return await listName(ctx, ex, route.owner, route.name);
       case 'healthz':
         return sendJson(ex.res, 200, { status: 'ok' });
-      case 'readyz':
+      case 'readyz': {
+        const state = deps.readiness?.() ?? { ready: true };
+        if (!state.ready) return sendError(ex.res, 'WARDEN_ERR_HTTP_NOT_READY', state.reason, { 'Retry-After': '1' });
         return sendJson(ex.res, 200, { status: 'ready' });
+      }
       case 'metrics': {
         const text = await metrics.registry.metrics();
         ex.res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
@@ -233,6 +265,7 @@ export function createServer(deps: ServerDeps): WardenServer {
   async function close(): Promise<void> {
     closing = true;
     log.info({ inFlight }, 'shutdown: readiness fails, new requests get 503');
+    if (deps.onClosing) await deps.onClosing().catch((error: unknown) => log.warn({ err: error }, 'shutdown: closing hook failed'));
     if (inFlight > 0) {
       const done = new Promise<void>((resolve) => (drained = resolve));
       let timer: NodeJS.Timeout | undefined;
@@ -248,6 +281,8 @@ export function createServer(deps: ServerDeps): WardenServer {
       await stopped;
     }
     unsubscribe();
+    forwarder?.close();
+    if (deps.onDrained) await deps.onDrained().catch((error: unknown) => log.warn({ err: error }, 'shutdown: drained hook failed'));
     if (deps.closeStore) await deps.store.close();
     log.info('shutdown: done');
     await new Promise<void>((resolve) => log.flush(() => resolve()));

@@ -18,6 +18,9 @@ export const ERROR_CODES: Readonly<Record<string, string>> = {
   WARDEN_ERR_AUTH_FORBIDDEN: 'the token is valid but not for this owner or this scope',
   WARDEN_ERR_SERVER_TOKENS_FILE: 'the tokens file cannot be read or is not valid (at start-up)',
   WARDEN_ERR_SERVER_CLOSED: 'the server object was closed',
+  WARDEN_ERR_HTTP_NO_LEADER: "the owner's partition has no reachable leader now (election under way, etcd unavailable, or a forwarded request reached a non-leader); retry",
+  WARDEN_ERR_HTTP_FORWARD_FAILED: 'forwarding the write to the partition leader failed mid-flight; nothing was committed unless a retry says identical',
+  WARDEN_ERR_HTTP_NOT_READY: 'the node is not ready (cluster session lost or not yet joined); reads still work',
 };
 
 /** Options of {@link ServerError}. */
@@ -68,6 +71,9 @@ export const HTTP_STATUS: Readonly<Record<string, number>> = {
   WARDEN_ERR_AUTH_FORBIDDEN: 403,
   WARDEN_ERR_SERVER_TOKENS_FILE: 500,
   WARDEN_ERR_SERVER_CLOSED: 503,
+  WARDEN_ERR_HTTP_NO_LEADER: 503,
+  WARDEN_ERR_HTTP_FORWARD_FAILED: 503,
+  WARDEN_ERR_HTTP_NOT_READY: 503,
 };
 
 /** Returns the HTTP status for an error code (500 for unknown codes). */

@@ -162,6 +162,21 @@ export class FileCache {
     else this.#aliases.delete(`${owner}/${name}/${key}`);
   }
 
+  /** Forgets everything cached for `owner` (a change announced by another node). */
+  invalidateOwner(owner: string): void {
+    this.#generation++;
+    const prefix = `${owner}/`;
+    for (const key of [...this.#versions.keys()]) if (key.startsWith(prefix)) this.#drop(key);
+    for (const key of [...this.#aliases.keys()]) if (key.startsWith(prefix)) this.#aliases.delete(key);
+  }
+
+  /** Forgets everything (e.g. the change feed was interrupted and changes may be missed). */
+  clear(): void {
+    this.#generation++;
+    for (const key of [...this.#versions.keys()]) this.#drop(key);
+    this.#aliases.clear();
+  }
+
   /** Bytes of content held. */
   get bytes(): number {
     return this.#bytes;

@@ -1,5 +1,7 @@
 export { createServer } from './create-server.js';
-export type { ServerDeps, WardenServer, ClusterView } from './create-server.js';
+export type { ServerDeps, WardenServer, ClusterView, Readiness } from './create-server.js';
+export { Forwarder, FORWARDED_HEADER } from './forward.js';
+export type { WriteRoute, WriteRouter, ForwarderOptions } from './forward.js';
 export { Authenticator, hashToken, parseTokensFile } from './auth.js';
 export type { Scope, TokenEntry, Principal, AuthResult } from './auth.js';
 export { ServerError, ERROR_CODES, HTTP_STATUS, statusForCode, ALL_CODES } from './errors.js';

@@ -12,6 +12,7 @@ export interface ServerMetrics {
   readonly errors: Counter<'code'>;
   readonly cacheHits: Counter;
   readonly cacheMisses: Counter;
+  readonly forwards: Counter;
 }
 
 /** Creates the metrics, with process default metrics, in a fresh registry. */
@@ -35,5 +36,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     errors: new Counter({ name: 'warden_errors_total', help: 'error responses by code', labelNames: ['code'], registers }),
     cacheHits: new Counter({ name: 'warden_cache_hits_total', help: 'GET/HEAD answered from the memory cache', registers }),
     cacheMisses: new Counter({ name: 'warden_cache_misses_total', help: 'GET/HEAD that read the file system', registers }),
+    forwards: new Counter({ name: 'warden_forwards_total', help: 'writes relayed to the partition leader (cluster mode)', registers }),
   };
 }

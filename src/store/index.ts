@@ -7,7 +7,7 @@ export { StoreError, ERROR_CODES, fromFsError } from './errors.js';
 export { isValidName, assertName } from './names.js';
 export type { NameKind } from './names.js';
 export { localWriteAuthority } from './write-authority.js';
-export type { WriteAuthority, WriteGuard, LocalWriteAuthorityOptions } from './write-authority.js';
+export type { WriteAuthority, WriteGuard, LocalWriteAuthorityOptions, StoreChangeRef } from './write-authority.js';
 export { chooseContentType, isSafeContentType } from './content-type.js';
 export type { SymlinkMode } from './alias-link.js';
 export { applyRetention, selectOwners } from './retention.js';

@@ -17,7 +17,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { assertName, isValidName } from './names.js';
 import { receiveToFile, writeDurable } from './durable-write.js';
 import { aliasTargetVersion, parseMeta, type VersionMeta } from './metadata.js';
-import { localWriteAuthority, type WriteAuthority } from './write-authority.js';
+import { localWriteAuthority, type WriteAuthority, type WriteGuard } from './write-authority.js';
 
 /** An alias as listed: its version, or the corruption code when its link is invalid. */
 export interface AliasEntry {
@@ -74,6 +74,12 @@ export interface OpenVersion extends ConfinedFile {
 
 const DEFAULT_MAX_UPLOAD = 5 * 1024 ** 3;
 const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Throws a retryable NOT_WRITER when the guard's permission ended (checked synchronously, right before a rename). */
+function assertWriter(guard: WriteGuard, owner: string): void {
+  if (guard.isValid ? guard.isValid() : !guard.signal.aborted) return;
+  throw new StoreError('WARDEN_ERR_STORE_NOT_WRITER', `lost write permission for ${owner}`, { retryable: true });
+}
 
 /** A store of immutable versions and movable aliases under one data directory. */
 export class Store {
@@ -179,18 +185,23 @@ export class Store {
           throw new StoreError('WARDEN_ERR_STORE_VERSION_CONFLICT', `${owner}/${name}/${version} exists with different content`);
         }
         const dir = await ensureRealDirs(this.root, [owner, name, 'versions']);
-        // Fencing: the last check before the commit lands.
-        if (guard.signal.aborted) throw new StoreError('WARDEN_ERR_STORE_NOT_WRITER', `lost write permission for ${owner}`, { retryable: true });
+        const change = { kind: 'version', owner, name, key: version } as const;
+        // Fencing: proven against the coordinator, then checked locally before each rename.
+        await guard.beforeCommit?.(change);
+        assertWriter(guard, owner);
         await rename(tempContent, join(dir, version));
         await fsyncDir(dir);
+        assertWriter(guard, owner);
         await rename(tempMeta, join(dir, `${version}.json`));
         await fsyncDir(dir);
-        this.#emit({ kind: 'version', owner, name, key: version });
+        this.#emit(change);
+        await guard.afterCommit?.(change);
         return { status: 'created', meta } as const;
       });
     } catch (error) {
       throw fromFsError(error, `${owner}/${name}/${version}`);
     } finally {
+      guard.release?.();
       await unlink(tempContent).catch(() => undefined);
       await unlink(tempMeta).catch(() => undefined);
     }
@@ -266,6 +277,22 @@ export class Store {
     assertName(version, 'version');
     this.#assertOpen();
     const guard = await this.#authority.acquire(owner, options.signal ? { signal: options.signal } : {});
+    try {
+      return await this.#setAlias(guard, owner, name, alias, version, options.ifMatch);
+    } finally {
+      guard.release?.();
+    }
+  }
+
+  async #setAlias(
+    guard: WriteGuard,
+    owner: string,
+    name: string,
+    alias: string,
+    version: string,
+    ifMatch: ((current: VersionMeta | null) => boolean) | undefined,
+  ): Promise<{ previous: string | null; meta: VersionMeta }> {
+    const options = { ifMatch };
     return await this.#mutex.run(`a:${owner}/${name}/${alias}`, async () => {
       const previous = await this.resolveAlias(owner, name, alias).catch(() => null);
       if (options.ifMatch) {
@@ -278,7 +305,8 @@ export class Store {
       const meta = await this.#mutex.run(`v:${owner}/${name}/${version}`, async () => {
         const target = await this.readMeta(owner, name, version);
         const dir = await ensureRealDirs(this.root, [owner, name, 'aliases']);
-        if (guard.signal.aborted) throw new StoreError('WARDEN_ERR_STORE_NOT_WRITER', `lost write permission for ${owner}`, { retryable: true });
+        await guard.beforeCommit?.({ kind: 'alias', owner, name, key: alias });
+        assertWriter(guard, owner);
         try {
           await writeAliasLink(`../versions/${version}`, join(dir, alias), this.#symlinks);
           await fsyncDir(dir);
@@ -287,7 +315,9 @@ export class Store {
         }
         return target;
       });
-      this.#emit({ kind: 'alias', owner, name, key: alias });
+      const change = { kind: 'alias', owner, name, key: alias } as const;
+      this.#emit(change);
+      await guard.afterCommit?.(change);
       return { previous, meta };
     });
   }
@@ -299,6 +329,14 @@ export class Store {
     assertName(alias, 'alias');
     this.#assertOpen();
     const guard = await this.#authority.acquire(owner);
+    try {
+      await this.#deleteAlias(guard, owner, name, alias, options);
+    } finally {
+      guard.release?.();
+    }
+  }
+
+  async #deleteAlias(guard: WriteGuard, owner: string, name: string, alias: string, options: { ifMatch?: (current: VersionMeta | null) => boolean }): Promise<void> {
     await this.#mutex.run(`a:${owner}/${name}/${alias}`, async () => {
       await assertRealDirs(this.root, [owner, name, 'aliases']);
       const path = join(this.root, owner, name, 'aliases', alias);
@@ -307,7 +345,9 @@ export class Store {
         const current = previous === null ? null : await this.readMeta(owner, name, previous).catch(() => null);
         if (!options.ifMatch(current)) throw new StoreError('WARDEN_ERR_STORE_PRECONDITION_FAILED', `@${alias} does not match If-Match`);
       }
-      if (guard.signal.aborted) throw new StoreError('WARDEN_ERR_STORE_NOT_WRITER', `lost write permission for ${owner}`, { retryable: true });
+      const change = { kind: 'alias', owner, name, key: alias } as const;
+      await guard.beforeCommit?.(change);
+      assertWriter(guard, owner);
       try {
         const stat = await lstat(path);
         if (stat.isDirectory()) throw new StoreError('WARDEN_ERR_STORE_CORRUPT_ALIAS', `@${alias} is a directory`);
@@ -315,7 +355,8 @@ export class Store {
       } catch (error) {
         throw fromFsError(error, `${owner}/${name}/@${alias}`);
       }
-      this.#emit({ kind: 'alias', owner, name, key: alias });
+      this.#emit(change);
+      await guard.afterCommit?.(change);
     });
   }
 
@@ -330,6 +371,14 @@ export class Store {
     assertName(version, 'version');
     this.#assertOpen();
     const guard = await this.#authority.acquire(owner);
+    try {
+      await this.#deleteVersion(guard, owner, name, version, options);
+    } finally {
+      guard.release?.();
+    }
+  }
+
+  async #deleteVersion(guard: WriteGuard, owner: string, name: string, version: string, options: { force?: boolean }): Promise<void> {
     await this.#mutex.run(`v:${owner}/${name}/${version}`, async () => {
       await this.readMeta(owner, name, version);
       if (!options.force) {
@@ -338,7 +387,9 @@ export class Store {
           throw new StoreError('WARDEN_ERR_STORE_VERSION_ALIASED', `${version} is the target of @${holders.join(', @')}; use force to delete anyway`);
         }
       }
-      if (guard.signal.aborted) throw new StoreError('WARDEN_ERR_STORE_NOT_WRITER', `lost write permission for ${owner}`, { retryable: true });
+      const change = { kind: 'version', owner, name, key: version } as const;
+      await guard.beforeCommit?.(change);
+      assertWriter(guard, owner);
       const dir = join(this.root, owner, name, 'versions');
       try {
         await unlink(join(dir, `${version}.json`));
@@ -349,7 +400,8 @@ export class Store {
       } catch (error) {
         throw fromFsError(error, `${owner}/${name}/${version}`);
       }
-      this.#emit({ kind: 'version', owner, name, key: version });
+      this.#emit(change);
+      await guard.afterCommit?.(change);
     });
   }
 

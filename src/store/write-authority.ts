@@ -10,6 +10,30 @@ export interface WriteGuard {
   readonly fencingToken: string;
   /** Aborted when the permission ends (leadership lost); commits check it before renaming. */
   readonly signal: AbortSignal;
+  /**
+   * Proves the permission still holds, against the coordinator, right before a commit lands
+   * (cluster mode: a transaction guarded by the leader key's create revision). Rejects with a
+   * retryable `WARDEN_ERR_STORE_NOT_WRITER` StoreError when it does not; the commit is then
+   * abandoned. Optional: the single-node authority has nothing to check.
+   */
+  beforeCommit?(change: StoreChangeRef): Promise<void>;
+  /**
+   * Returns false once the permission ended, checked synchronously immediately before each
+   * rename (cluster mode: the session's local deadline). Default: `!signal.aborted`.
+   */
+  isValid?(): boolean;
+  /** Announces a landed commit (cluster mode: other nodes drop their cached copies); awaited before the answer. */
+  afterCommit?(change: StoreChangeRef): Promise<void>;
+  /** Ends the write that acquired this guard (drains count it); called once, committed or not. */
+  release?(): void;
+}
+
+/** What a commit changes, as told to {@link WriteGuard} hooks. */
+export interface StoreChangeRef {
+  readonly kind: 'version' | 'alias';
+  readonly owner: string;
+  readonly name: string;
+  readonly key: string;
 }
 
 /** Grants {@link WriteGuard}s; the store asks it before every write. */

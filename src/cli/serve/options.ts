@@ -25,10 +25,12 @@ export interface ServeOptions {
   advertise: string | undefined;
   /** Node id. Default: the host name, made a valid name. */
   nodeId: string;
-  /** Number of partitions. Default 16. */
+  /** Number of partitions (the same on every node). Default 64. */
   partitions: number;
   /** Session TTL for cluster mode, in seconds. Default 10. */
   ttlS: number;
+  /** Zone label shown in `/v1/cluster` (cluster mode). Default none. */
+  zone: string | undefined;
   /** Versions to keep per name (retention; cluster issue). Default undefined = all. */
   keep: number | undefined;
   /** Start even when a Kubernetes service-account token is mounted. Default false. */
@@ -49,11 +51,12 @@ export const SERVE_FLAGS = {
   tokens: { env: 'WARDEN_TOKENS', type: 'string', help: 'tokens file (JSON of sha256 hashes); without it writes are refused' },
   'read-auth': { env: 'WARDEN_READ_AUTH', type: 'boolean', help: 'require a read token for reads too' },
   symlinks: { env: 'WARDEN_SYMLINKS', type: 'string', help: 'alias links: auto|native|mf (default auto)' },
-  etcd: { env: 'WARDEN_ETCD', type: 'string', help: 'etcd endpoints URL[,URL…] (cluster mode; not in this build)' },
+  etcd: { env: 'WARDEN_ETCD', type: 'string', help: 'etcd endpoints URL[,URL…]: run as a node of a cluster (docs/cluster.md)' },
   advertise: { env: 'WARDEN_ADVERTISE', type: 'string', help: 'URL this node is reached at' },
   'node-id': { env: 'WARDEN_NODE_ID', type: 'string', help: 'node id (default: host name)' },
-  partitions: { env: 'WARDEN_PARTITIONS', type: 'string', help: 'number of partitions (default 16)' },
-  ttl: { env: 'WARDEN_TTL', type: 'string', help: 'session TTL in seconds (cluster mode, default 10)' },
+  partitions: { env: 'WARDEN_PARTITIONS', type: 'string', help: 'number of partitions, same on every node (default 64)' },
+  ttl: { env: 'WARDEN_TTL', type: 'string', help: 'session TTL in seconds (cluster mode, default 10, min 2)' },
+  zone: { env: 'WARDEN_ZONE', type: 'string', help: 'zone label of this node in /v1/cluster (cluster mode)' },
   keep: { env: 'WARDEN_KEEP', type: 'string', help: 'versions to keep per name (cluster mode; accepted, not applied yet)' },
   'allow-service-account-token': { env: 'WARDEN_ALLOW_SERVICE_ACCOUNT_TOKEN', type: 'boolean', help: 'start even if a Kubernetes service-account token is mounted' },
   'max-upload': { env: 'WARDEN_MAX_UPLOAD', type: 'string', help: 'largest upload, bytes or 512MiB/5GiB (default 5GiB)' },
@@ -120,8 +123,8 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
     return Number.isInteger(n) && n >= min && n <= max ? n : `--${flag} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`;
   };
   const port = int('port', 8080, 0, 65535);
-  const partitions = int('partitions', 16, 1, 4096);
-  const ttl = int('ttl', 10, 1, 3600);
+  const partitions = int('partitions', 64, 1, 4096);
+  const ttl = int('ttl', 10, 2, 3600);
   const keep = int('keep', undefined, 1, 1_000_000);
   const drain = int('drain-timeout', 30, 0, 3600);
   for (const v of [port, partitions, ttl, keep, drain]) if (typeof v === 'string') return { kind: 'error', message: v };
@@ -152,6 +155,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       nodeId,
       partitions: partitions as number,
       ttlS: ttl as number,
+      zone: str('zone'),
       keep: keep as number | undefined,
       allowServiceAccountToken: allowSat as boolean,
       maxUploadBytes,

@@ -5,8 +5,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { Authenticator, createServer, type WardenServer } from 'warden/server';
-import { Store } from 'warden/store';
+import { ClusterNode, type PartitionJobs } from 'warden/cluster';
+import { Authenticator, createServer, type FileCache, type WardenServer } from 'warden/server';
+import { Store, type WriteAuthority } from 'warden/store';
 import { assertNoServiceAccountToken, ServiceAccountTokenError, type DetectServiceAccountTokenOptions } from 'warden/runtime';
 import type { ServeOptions } from './options.js';
 
@@ -17,6 +18,8 @@ export interface RunningServer {
   readonly app: WardenServer;
   readonly store: Store;
   readonly log: Logger;
+  /** The cluster node (cluster mode only). */
+  readonly cluster: ClusterNode | undefined;
   /** Graceful shutdown (docs/shutdown.md). Idempotent. */
   close(): Promise<void>;
 }
@@ -46,8 +49,8 @@ export async function runStartupChecks(options: ServeOptions, log: Logger, detec
     if (error instanceof ServiceAccountTokenError) throw new StartupError(error.message, { cause: error });
     throw error;
   }
-  if (options.etcd.length > 0) {
-    throw new StartupError('cluster mode (--etcd) is not available in this build yet; run without --etcd for a single node');
+  if (options.etcd.length > 0 && options.advertise !== undefined && !/^https?:\/\/[^/]+\/?$/.test(options.advertise)) {
+    throw new StartupError(`--advertise must be http(s)://HOST:PORT, got ${JSON.stringify(options.advertise)}`);
   }
   if (options.keep !== undefined) log.warn({ keep: options.keep }, '--keep is accepted but retention is not applied by a single node yet');
   if (!options.tokens) log.warn('no tokens file (--tokens / WARDEN_TOKENS): every write will be refused with 401');
@@ -56,12 +59,32 @@ export async function runStartupChecks(options: ServeOptions, log: Logger, detec
 /** Starts a node: runs the checks, opens the store, listens; resolves once it serves. */
 export async function startServer(
   options: ServeOptions,
-  deps: { logger?: Logger; serviceAccount?: DetectServiceAccountTokenOptions } = {},
+  deps: { logger?: Logger; serviceAccount?: DetectServiceAccountTokenOptions; partitionJobs?: PartitionJobs } = {},
 ): Promise<RunningServer> {
   const log = deps.logger ?? pino({ level: options.logLevel, base: { node: options.nodeId } });
   await runStartupChecks(options, log, deps.serviceAccount);
   const auth = options.tokens ? await Authenticator.fromFile(options.tokens) : new Authenticator([]);
-  const store = await Store.open({ root: options.data, nodeId: options.nodeId, symlinks: options.symlinks, maxUploadBytes: options.maxUploadBytes });
+  const clustered = options.etcd.length > 0;
+  // The node needs the advertised URL, known only once listening: the store asks it late.
+  let node: ClusterNode | undefined;
+  let cache: FileCache | undefined;
+  const authority: WriteAuthority | undefined = clustered
+    ? {
+        acquire: (owner, opts) => {
+          if (!node) return Promise.reject(new Error('cluster node not started'));
+          return node.authority.acquire(owner, opts);
+        },
+      }
+    : undefined;
+  const store = await Store.open({
+    root: options.data,
+    nodeId: options.nodeId,
+    symlinks: options.symlinks,
+    maxUploadBytes: options.maxUploadBytes,
+    // Another node's commit in progress looks like an orphan: only a single node may sweep.
+    sweepOrphans: !clustered,
+    ...(authority ? { authority } : {}),
+  });
   let advertised: string | null = options.advertise ?? null;
   // Single node: this node leads every partition; the fencing token is the local one.
   const partitions = Array.from({ length: options.partitions }, (_, partition) => ({ partition, leader: options.nodeId, fencingToken: 'local-1' }));
@@ -72,8 +95,17 @@ export async function startServer(
     readAuth: options.readAuth,
     drainTimeoutMs: options.drainTimeoutMs,
     closeStore: true,
-    cluster: () => ({ node: options.nodeId, members: [{ id: options.nodeId, url: advertised }], partitions }),
+    cluster: () => node?.view() ?? { node: options.nodeId, members: [{ id: options.nodeId, url: advertised }], partitions },
+    ...(clustered
+      ? {
+          writeRouter: (owner: string) => node?.route(owner) ?? { kind: 'unavailable', reason: 'not joined yet' },
+          readiness: () => node?.readiness() ?? { ready: false, reason: 'joining the cluster' },
+          onClosing: async () => node?.leave(),
+          onDrained: async () => node?.close(),
+        }
+      : {}),
   });
+  cache = app.cache;
   await new Promise<void>((resolve, reject) => {
     app.server.once('error', reject);
     app.server.listen(options.port, options.host, () => {
@@ -85,6 +117,25 @@ export async function startServer(
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   advertised ??= url;
-  log.info({ url, data: store.root, tokens: auth.size, readAuth: options.readAuth, maxUploadBytes: options.maxUploadBytes }, 'serving');
-  return { url, app, store, log, close: () => app.close() };
+  if (clustered) {
+    node = ClusterNode.create({
+      endpoints: options.etcd,
+      nodeId: options.nodeId,
+      url: advertised,
+      zone: options.zone,
+      partitions: options.partitions,
+      ttlMs: options.ttlS * 1000,
+      store,
+      log,
+      onChange: (c) => (c.kind && c.name && c.key ? cache?.invalidate(c.kind, c.owner, c.name, c.key) : cache?.invalidateOwner(c.owner)),
+      onReset: () => cache?.clear(),
+      ...(deps.partitionJobs ? { partitionJobs: deps.partitionJobs } : {}),
+    });
+    // Serve reads at once; writes answer 503 until the node joined (bounded wait here).
+    const joined = AbortSignal.timeout(options.ttlS * 3000);
+    await node.start({ signal: joined });
+    if (joined.aborted) log.warn({ etcd: options.etcd }, 'cluster: not joined yet; serving reads, writes answer 503 until etcd answers');
+  }
+  log.info({ url, data: store.root, tokens: auth.size, readAuth: options.readAuth, maxUploadBytes: options.maxUploadBytes, etcd: options.etcd, partitions: options.partitions }, 'serving');
+  return { url, app, store, log, cluster: node, close: () => app.close() };
 }
