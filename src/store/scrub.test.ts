@@ -129,4 +129,5 @@ test('quarantine is fenced and skips a version that changed since it was checked
   lost.abort();
   await assert.rejects(store.quarantineVersion('o', 'n', 'v', { expectSha256: meta.sha256 }), (e) => code(e) === 'WARDEN_ERR_STORE_NOT_WRITER');
   assert.equal((await store.readMeta('o', 'n', 'v')).sha256, meta.sha256, 'nothing moved');
+  assert.deepEqual(await readdir(join(store.root, '.warden', 'quarantine', 'o', 'n')), [], 'no half quarantine left');
 });

@@ -425,6 +425,14 @@ export class Store {
     assertName(version, 'version');
     this.#assertOpen();
     const guard = await this.#authority.acquire(owner, options.signal ? { signal: options.signal } : {});
+    try {
+      return await this.#quarantine(guard, owner, name, version, options);
+    } finally {
+      guard.release?.();
+    }
+  }
+
+  async #quarantine(guard: WriteGuard, owner: string, name: string, version: string, options: { expectSha256: string; report?: Record<string, unknown> }): Promise<string | null> {
     return await this.#mutex.run(`v:${owner}/${name}/${version}`, async () => {
       const meta = await this.readMeta(owner, name, version).catch((error: unknown) => {
         if (error instanceof StoreError && error.code === 'WARDEN_ERR_STORE_NOT_FOUND') return undefined;
@@ -435,11 +443,19 @@ export class Store {
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       const dest = await ensureRealDirs(this.root, ['.warden', 'quarantine', owner, name, `${version}.${stamp}-${randomBytes(3).toString('hex')}`]);
       const report = { ...options.report, owner, name, version, node: this.nodeId, fencingToken: guard.fencingToken, quarantinedAt: new Date().toISOString(), aliases, meta };
-      await writeDurable(join(dest, 'report.json'), Buffer.from(`${JSON.stringify(report, null, 2)}\n`));
-      if (guard.signal.aborted) throw new StoreError('WARDEN_ERR_STORE_NOT_WRITER', `lost write permission for ${owner}`, { retryable: true });
+      const change = { kind: 'version', owner, name, key: version } as const;
       const dir = join(this.root, owner, name, 'versions');
       try {
+        await writeDurable(join(dest, 'report.json'), Buffer.from(`${JSON.stringify(report, null, 2)}\n`));
+        await guard.beforeCommit?.(change);
+        assertWriter(guard, owner);
         await rename(join(dir, `${version}.json`), join(dest, `${version}.json`));
+      } catch (error) {
+        // Nothing moved: leave no half quarantine behind.
+        await rm(dest, { recursive: true, force: true });
+        throw fromFsError(error, `${owner}/${name}/${version}`);
+      }
+      try {
         await fsyncDir(dir);
         await rename(join(dir, version), join(dest, version)).catch((error: unknown) => {
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
@@ -449,7 +465,8 @@ export class Store {
       } catch (error) {
         throw fromFsError(error, `${owner}/${name}/${version}`);
       }
-      this.#emit({ kind: 'version', owner, name, key: version });
+      this.#emit(change);
+      await guard.afterCommit?.(change);
       return dest;
     });
   }
