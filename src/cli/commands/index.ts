@@ -15,6 +15,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   alias: async () => (await import('./alias.js')).alias,
   token: async () => (await import('./token.js')).token,
   mfsymlink: async () => (await import('./mfsymlink.js')).mfsymlink,
+  status: async () => (await import('./status.js')).status,
 };
 
 /** One-line descriptions for `warden --help`. */
@@ -28,4 +29,5 @@ export const summaries: Record<string, string> = {
   alias: 'point OWNER/NAME ALIAS at VERSION (compare-and-set with --if-match)',
   token: 'create a token and its tokens-file entry',
   mfsymlink: 'read, create, check and convert Minshall+French (XSym) symlinks',
+  status: 'show cluster members, partition leaders and fencing tokens, etcd health',
 };
