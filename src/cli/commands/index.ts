@@ -6,6 +6,7 @@ export type Command = (argv: string[]) => Promise<number>;
  * stack. Add one line per command file.
  */
 export const commands: Record<string, () => Promise<Command>> = {
+  'cluster-demo': async () => (await import('./cluster-demo.js')).clusterDemo,
   demo: async () => (await import('./demo.js')).demo,
   doctor: async () => (await import('./doctor.js')).doctor,
   serve: async () => (await import('./serve.js')).serve,
@@ -20,6 +21,7 @@ export const commands: Record<string, () => Promise<Command>> = {
 
 /** One-line descriptions for `warden --help`. */
 export const summaries: Record<string, string> = {
+  'cluster-demo': 'run a local 3-member etcd and 3 nodes on loopback and watch partition leadership',
   demo: 'run a local demo of leader election (in-memory backend)',
   doctor: 'check the runtime: service-account token, data dir file system, etcd, clock',
   serve: 'serve versioned files from a data directory over HTTP',
