@@ -40,7 +40,7 @@ test('warden token/serve/publish/alias/ls/get work together; SIGTERM shuts down 
     const env = { WARDEN_SERVER: url, WARDEN_TOKEN: token };
     const cluster = (await (await fetch(`${url}/v1/cluster`)).json()) as { node: string; members: Array<{ id: string; url: string }>; partitions: Array<{ leader: string }> };
     assert.equal(cluster.members[0]?.url, url);
-    assert.equal(cluster.partitions.length, 16);
+    assert.equal(cluster.partitions.length, 64, "--partitions defaults to 64");
     assert.ok(cluster.partitions.every((p) => p.leader === cluster.node));
     const file = join(tmp.path, 'f.bin');
     await writeFile(file, Buffer.alloc(300_000, 7));
@@ -90,10 +90,10 @@ test('warden get refuses bytes that do not match the ETag and writes nothing', a
   }
 });
 
-test('warden serve refuses cluster flags it cannot honour yet, and bad flags', async () => {
-  const etcd = await run(['serve', '--etcd', 'http://127.0.0.1:1', '--port', '0']);
+test('warden serve refuses a cluster node without a usable --advertise URL, and bad flags', async () => {
+  const etcd = await run(['serve', '--etcd', 'http://127.0.0.1:1', '--port', '0', '--advertise', 'not-a-url']);
   assert.equal(etcd.code, 1);
-  assert.match(etcd.stderr, /cluster mode/);
+  assert.match(etcd.stderr, /--advertise/);
   assert.equal((await run(['serve', '--port', 'nope'])).code, 2);
   assert.equal((await run(['serve', '--help'])).code, 0);
 });

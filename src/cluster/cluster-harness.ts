@@ -103,6 +103,8 @@ export interface PublishOutcome {
   status: number;
   attempts: number;
   retried503: number;
+  /** Body of the last answer (for diagnostics). */
+  text: string;
 }
 
 /** PUTs a version, retrying 503 and connection errors like the CLI does (up to `attempts`). */
@@ -118,7 +120,7 @@ export async function publishRetrying(urls: string[] | (() => string[]), path: s
       await new Promise((r) => setTimeout(r, Math.min(after * 1000, 1_000) * (a.status === 0 ? 0.3 : 0.5)));
       continue;
     }
-    return { status: a.status, attempts: attempt, retried503 };
+    return { status: a.status, attempts: attempt, retried503, text: a.body.toString().slice(0, 300) };
   }
 }
 

@@ -66,7 +66,7 @@ export interface ClusterNodeOptions {
   partitionJobs?: PartitionJobs;
   /** Backend factory (tests); default etcd over `endpoints`. */
   backend?: Backend;
-  /** Deadline of the fencing transaction before a commit, ms. Default 1_000. */
+  /** Deadline of the fencing transaction before a commit, ms. Default 700. */
   fenceTimeoutMs?: number;
 }
 
@@ -114,7 +114,7 @@ export class ClusterNode implements AsyncDisposable {
       current: () => this.#live,
       genPrefix: `${this.#prefix}gen/`,
       nodeId: this.nodeId,
-      fenceTimeoutMs: options.fenceTimeoutMs ?? 1_000,
+      fenceTimeoutMs: options.fenceTimeoutMs ?? 700,
       onError: (e) => options.log.warn({ err: e }, 'post-commit announcement failed'),
     });
   }
@@ -238,6 +238,7 @@ export class ClusterNode implements AsyncDisposable {
     const log = this.#options.log.child({ partition: p });
     const work: Array<Promise<void>> = [];
     if (p === 0) work.push(this.#sweepDeparted(signal, log));
+    work.push(this.#sweepOrphans(p, signal, log));
     const jobs = this.#options.partitionJobs;
     if (jobs) {
       const ctx: PartitionJobContext = {
@@ -253,6 +254,30 @@ export class ClusterNode implements AsyncDisposable {
     await Promise.all(work);
   }
 
+  /**
+   * Once per term, after 2 TTLs: removes content without metadata of the partition's owners
+   * (a commit cut between its two renames by a crash). Only this leader commits for these
+   * owners now, and its own commits finish their renames within milliseconds.
+   */
+  async #sweepOrphans(p: number, signal: AbortSignal, log: Logger): Promise<void> {
+    const store = this.#store as Store;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 2 * this.#ttlMs);
+      signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    });
+    try {
+      const owners = (await readdir(store.root).catch(() => [] as string[])).filter((o) => isValidName(o, 'owner') && this.#live?.set.partitionOf(o) === p);
+      let removed = 0;
+      for (const owner of owners) {
+        if (signal.aborted) return;
+        removed += await store.sweepOrphans(owner, { olderThanMs: Math.max(60_000, 2 * this.#ttlMs), signal });
+      }
+      if (removed > 0) log.info({ removed }, 'swept uncommitted content');
+    } catch (error) {
+      if (!signal.aborted) log.warn({ err: error }, 'orphan sweep');
+    }
+  }
+
   /** Leader of partition 0: removes temp folders of nodes that are no longer members. */
   async #sweepDeparted(signal: AbortSignal, log: Logger): Promise<void> {
     const store = this.#store as Store;
@@ -266,9 +291,11 @@ export class ClusterNode implements AsyncDisposable {
             seenGone.delete(id);
             continue;
           }
-          // Gone for two rounds in a row (one TTL apart) and untouched for a TTL: a dead node's leftovers.
+          // Gone for two rounds in a row (one TTL apart) and untouched for 5 TTLs (at least 30 s):
+          // a dead node's leftovers. A node that merely paused finds its folder gone and its
+          // writes fenced anyway; it recreates the folder on its next upload.
           const info = await stat(join(tmpRoot, id)).catch(() => undefined);
-          if (seenGone.has(id) && info && Date.now() - info.mtimeMs > this.#ttlMs && !signal.aborted) {
+          if (seenGone.has(id) && info && Date.now() - info.mtimeMs > Math.max(30_000, 5 * this.#ttlMs) && !signal.aborted) {
             await rm(join(tmpRoot, id), { recursive: true, force: true });
             log.info({ departed: id }, 'swept temp folder of a departed node');
             seenGone.delete(id);

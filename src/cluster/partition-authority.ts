@@ -2,11 +2,13 @@
  * The cluster's {@link WriteAuthority}: a guard for an owner is granted only while this node
  * leads `partitionOf(owner)`. Its fencing token is the leader key's create revision, its
  * signal the leadership's signal, and before each commit lands `beforeCommit` runs one etcd
- * transaction guarded by that revision that also bumps the owner's generation key
- * (`<prefix>gen/<owner>`): if the transaction does not succeed, the commit does not happen.
- * After the commit, `afterCommit` bumps the key again, so every node drops its cached copies
- * of the owner one watch round trip after the answer (the first bump may be seen before the
- * files moved, and a reader could re-cache the old state in between).
+ * transaction guarded by that revision: if it does not succeed, the commit does not happen.
+ * For changes other nodes may have cached (alias moves and deletes, version deletes) the same
+ * transaction bumps the owner's generation key (`<prefix>gen/<owner>`) and `afterCommit`
+ * bumps it again once the files moved, so every node drops its cached copies one watch round
+ * trip after the answer (the first bump may be seen before the files moved, and a reader
+ * could re-cache the old state in between). A new version changes nothing cached: its proof
+ * is a read-only transaction and nothing is announced.
  */
 import type { Backend, Leadership, PartitionSet, Session } from 'warden/election';
 import { StoreError, type StoreChangeRef, type WriteAuthority, type WriteGuard } from 'warden/store';
@@ -41,7 +43,7 @@ function notWriter(message: string, cause?: unknown): StoreError {
 
 /** Creates the write authority backed by the node's partition leaderships. */
 export function partitionAuthority(options: PartitionAuthorityOptions): WriteAuthority {
-  const fenceTimeoutMs = options.fenceTimeoutMs ?? 1_000;
+  const fenceTimeoutMs = options.fenceTimeoutMs ?? 700;
   return {
     async acquire(owner, opts = {}) {
       opts.signal?.throwIfAborted();
@@ -72,7 +74,9 @@ export function partitionAuthority(options: PartitionAuthorityOptions): WriteAut
         let succeeded: boolean;
         try {
           const r = await backend.txn(
-            { compare: [leadership.guard()], success: [{ type: 'put', key, value: value(change, 'commit') }] },
+            // A new version needs only the proof (a read-only transaction: no raft write); a
+            // change others may have cached also bumps the owner's generation.
+            { compare: [leadership.guard()], success: change.addsOnly ? [{ type: 'get', key }] : [{ type: 'put', key, value: value(change, 'commit') }] },
             { timeoutMs: Math.max(1, Math.min(fenceTimeoutMs, session.rpcTimeout())), signal: leadership.signal },
           );
           succeeded = r.succeeded;
@@ -82,6 +86,7 @@ export function partitionAuthority(options: PartitionAuthorityOptions): WriteAut
         if (!succeeded) throw notWriter(`fencing token ${leadership.fencingToken} of partition ${p} is no longer the leader's`);
       },
       async afterCommit(change) {
+        if (change.addsOnly) return;
         try {
           await backend.txn(
             { compare: [leadership.guard()], success: [{ type: 'put', key, value: value(change, 'landed') }] },

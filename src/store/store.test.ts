@@ -105,3 +105,14 @@ test('reads refuse planted symlinks at every level and corrupt metadata', async 
   await opened.handle.close();
   assert.deepEqual((await store.listVersions('o', 'n')).map((m) => m.version), ['v']);
 });
+
+test('sweepOrphans removes content without metadata once old enough, and never a committed version', async () => {
+  await using tmp = await makeTmpDir('warden-store-orphans-');
+  const store = await Store.open({ root: tmp.path, nodeId: 'n1', sweepOrphans: false });
+  await store.publish('acme', 'tool', '1.0', Readable.from([Buffer.from('kept')]));
+  await writeFile(join(store.root, 'acme', 'tool', 'versions', '2.0'), 'cut between the renames');
+  assert.equal(await store.sweepOrphans('acme', { olderThanMs: 60_000 }), 0, 'too recent: could be a commit in progress');
+  assert.equal(await store.sweepOrphans('acme'), 1);
+  assert.deepEqual((await readdir(join(store.root, 'acme', 'tool', 'versions'))).sort(), ['1.0', '1.0.json']);
+  assert.equal((await readFile(join(store.root, 'acme', 'tool', 'versions', '1.0'))).toString(), 'kept');
+});

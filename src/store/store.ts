@@ -162,7 +162,14 @@ export class Store {
     const tempContent = `${base}.data`;
     const tempMeta = `${base}.json`;
     try {
-      const { sha256, size } = await receiveToFile(body, tempContent, { maxBytes: this.maxUploadBytes, signal: options.signal });
+      const receive = (): Promise<{ sha256: string; size: number }> => receiveToFile(body, tempContent, { maxBytes: this.maxUploadBytes, signal: options.signal });
+      const { sha256, size } = await receive().catch(async (error: unknown) => {
+        // Cluster mode: a node that was gone (paused past its lease) may find its temp folder
+        // swept by the others; the open failed before any byte was read, so recreate and retry.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await ensureRealDirs(this.root, ['.warden', 'tmp', this.nodeId]);
+        return await receive();
+      });
       if (options.sha256 !== undefined && options.sha256 !== sha256) {
         throw new StoreError('WARDEN_ERR_STORE_DIGEST_MISMATCH', `sha256 mismatch: announced ${options.sha256}, received ${sha256}`);
       }
@@ -185,7 +192,7 @@ export class Store {
           throw new StoreError('WARDEN_ERR_STORE_VERSION_CONFLICT', `${owner}/${name}/${version} exists with different content`);
         }
         const dir = await ensureRealDirs(this.root, [owner, name, 'versions']);
-        const change = { kind: 'version', owner, name, key: version } as const;
+        const change = { kind: 'version', owner, name, key: version, addsOnly: true } as const;
         // Fencing: proven against the coordinator, then checked locally before each rename.
         await guard.beforeCommit?.(change);
         assertWriter(guard, owner);
@@ -199,6 +206,11 @@ export class Store {
         return { status: 'created', meta } as const;
       });
     } catch (error) {
+      const errno = error as NodeJS.ErrnoException;
+      if (errno.code === 'ENOENT' && typeof errno.path === 'string' && errno.path.startsWith(this.#tmp)) {
+        // Our temp folder vanished mid-upload: swept by the cluster while this node was away.
+        throw new StoreError('WARDEN_ERR_STORE_NOT_WRITER', `temp folder of ${this.nodeId} was swept during the upload; retry`, { retryable: true, cause: error });
+      }
       throw fromFsError(error, `${owner}/${name}/${version}`);
     } finally {
       guard.release?.();
@@ -532,17 +544,34 @@ export class Store {
 
   async #sweepOrphans(): Promise<void> {
     for (const owner of await readdir(this.root)) {
-      if (!isValidName(owner, 'owner')) continue;
-      for (const name of await this.#readdirConfined([owner]).catch(() => [])) {
-        if (!isValidName(name, 'name')) continue;
-        const files = new Set(await this.#readdirConfined([owner, name, 'versions']).catch(() => []));
-        for (const file of files) {
-          if (isValidName(file, 'version') && !files.has(`${file}.json`)) {
-            await unlink(join(this.root, owner, name, 'versions', file)).catch(() => undefined);
-          }
-        }
+      if (isValidName(owner, 'owner')) await this.sweepOrphans(owner);
+    }
+  }
+
+  /**
+   * Removes uncommitted content of `owner` (a content file without its metadata: a commit cut
+   * between its two renames) whose last change is older than `olderThanMs` (default 0).
+   * Cluster mode: only the owner's partition leader calls it, with an age no commit in
+   * progress can reach. Returns how many files went.
+   */
+  async sweepOrphans(owner: string, options: { olderThanMs?: number; signal?: AbortSignal } = {}): Promise<number> {
+    assertName(owner, 'owner');
+    const cutoff = Date.now() - (options.olderThanMs ?? 0);
+    let removed = 0;
+    for (const name of await this.#readdirConfined([owner]).catch(() => [])) {
+      if (!isValidName(name, 'name')) continue;
+      const files = new Set(await this.#readdirConfined([owner, name, 'versions']).catch(() => []));
+      for (const file of files) {
+        options.signal?.throwIfAborted();
+        if (!isValidName(file, 'version') || files.has(`${file}.json`)) continue;
+        const path = join(this.root, owner, name, 'versions', file);
+        const info = await lstat(path).catch(() => undefined);
+        // ctime: a rename updates it, so an orphan's age counts from the interrupted commit.
+        if (!info?.isFile() || info.ctimeMs > cutoff) continue;
+        await unlink(path).then(() => removed++, () => undefined);
       }
     }
+    return removed;
   }
 }
 

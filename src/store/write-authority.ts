@@ -34,6 +34,11 @@ export interface StoreChangeRef {
   readonly owner: string;
   readonly name: string;
   readonly key: string;
+  /**
+   * True when the commit only adds a new version: nothing any node cached can be stale
+   * because of it (caches hold existing versions and aliases only), so no announcement is needed.
+   */
+  readonly addsOnly?: boolean;
 }
 
 /** Grants {@link WriteGuard}s; the store asks it before every write. */

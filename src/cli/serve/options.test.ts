@@ -18,6 +18,22 @@ test('serve: defaults serve ./data on 0.0.0.0:8080, single node', () => {
   assert.equal(r.options.maxUploadBytes, 5 * 1024 ** 3);
   assert.equal(r.options.symlinks, 'auto');
   assert.equal(r.options.readAuth, false);
+  assert.equal(r.options.partitions, 64);
+  assert.equal(r.options.ttlS, 10);
+  assert.equal(r.options.zone, undefined);
+});
+
+test('serve: cluster flags map to options (etcd list, advertise, node id, partitions, ttl, zone)', () => {
+  const r = parseServeArgs(['--etcd', 'http://a:1,http://b:2', '--advertise', 'http://10.0.0.1:8080', '--node-id', 'n1', '--partitions', '32', '--ttl', '3'], { WARDEN_ZONE: 'eu-1' });
+  assert.equal(r.kind, 'run');
+  if (r.kind !== 'run') return;
+  assert.deepEqual(r.options.etcd, ['http://a:1', 'http://b:2']);
+  assert.equal(r.options.advertise, 'http://10.0.0.1:8080');
+  assert.equal(r.options.nodeId, 'n1');
+  assert.equal(r.options.partitions, 32);
+  assert.equal(r.options.ttlS, 3);
+  assert.equal(r.options.zone, 'eu-1');
+  assert.equal(parseServeArgs(['--ttl', '1'], {}).kind, 'error', 'a TTL under 2 s is refused (etcd lease floor)');
 });
 
 test('serve: every flag has a WARDEN_* variable, and a flag wins over it', () => {

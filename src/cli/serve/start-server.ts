@@ -67,7 +67,6 @@ export async function startServer(
   const clustered = options.etcd.length > 0;
   // The node needs the advertised URL, known only once listening: the store asks it late.
   let node: ClusterNode | undefined;
-  let cache: FileCache | undefined;
   const authority: WriteAuthority | undefined = clustered
     ? {
         acquire: (owner, opts) => {
@@ -105,7 +104,7 @@ export async function startServer(
         }
       : {}),
   });
-  cache = app.cache;
+  const cache: FileCache = app.cache;
   // Retention and scrub: leader-only, per partition (docs/operations.md).
   const jobs = new LeaderJobs({
     store,
@@ -143,8 +142,8 @@ export async function startServer(
       ttlMs: options.ttlS * 1000,
       store,
       log,
-      onChange: (c) => (c.kind && c.name && c.key ? cache?.invalidate(c.kind, c.owner, c.name, c.key) : cache?.invalidateOwner(c.owner)),
-      onReset: () => cache?.clear(),
+      onChange: (c) => (c.kind && c.name && c.key ? cache.invalidate(c.kind, c.owner, c.name, c.key) : cache.invalidateOwner(c.owner)),
+      onReset: () => cache.clear(),
       partitionJobs,
     });
     // Serve reads at once; writes answer 503 until the node joined (bounded wait here).
