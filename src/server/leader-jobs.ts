@@ -7,6 +7,7 @@
  * for it). One walk of DATA serves every partition: the node does not scan the tree once per
  * partition.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import {
@@ -74,6 +75,8 @@ export class LeaderJobs implements AsyncDisposable {
   constructor(options: LeaderJobsOptions) {
     this.#options = options;
     this.#clock = options.clock ?? realJobClock;
+    // One listener per led partition and per running job: a fan-out by design, not a leak.
+    setMaxListeners(0, this.#stop.signal);
     const registers = [options.registry];
     this.metrics = {
       retentionDeleted: new Counter({ name: 'warden_retention_deleted_total', help: 'versions deleted by retention (--keep)', registers }),

@@ -3,6 +3,7 @@
  * Start-up checks (refusals that must happen before anything serves) go in
  * {@link runStartupChecks}.
  */
+import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { ClusterNode, type PartitionJobs } from 'warden/cluster';
@@ -118,6 +119,7 @@ export async function startServer(
   });
   // Single node: it leads every partition until it shuts down.
   const singleNode = new AbortController();
+  setMaxListeners(0, singleNode.signal); // one listener per partition
   const partitionJobs: PartitionJobs = async (p, signal, ctx) => {
     await Promise.all([jobs.lead(p, signal), deps.partitionJobs?.(p, signal, ctx)]);
   };
