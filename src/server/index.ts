@@ -13,3 +13,5 @@ export { parseTarget } from './parse-path.js';
 export type { Route, Target } from './parse-path.js';
 export { parseRange } from './range.js';
 export { SHA256_HEADER } from './routes/write-file.js';
+export { LeaderJobs } from './leader-jobs.js';
+export type { LeaderJobsOptions, LeaderJobsMetrics } from './leader-jobs.js';

@@ -417,6 +417,81 @@ export class Store {
     });
   }
 
+  /**
+   * Moves a version out of the tree into `DATA/.warden/quarantine/OWNER/NAME/VERSION.<time>/`
+   * (its content, its metadata, and `report.json` with `report` plus the aliases that pointed
+   * at it), so it is no longer served: reads answer 404, aliases pointing at it are left in
+   * place and answer 404 until the version is published again or they are moved. Fenced like
+   * a delete. Metadata moves first (the commit point), so a crash in between leaves an
+   * invisible orphan. Resolves the quarantine folder, or null when the version is gone or its
+   * metadata no longer has `expectSha256` (it changed since it was checked).
+   */
+  async quarantineVersion(
+    owner: string,
+    name: string,
+    version: string,
+    options: { expectSha256: string; report?: Record<string, unknown>; signal?: AbortSignal },
+  ): Promise<string | null> {
+    assertName(owner, 'owner');
+    assertName(name, 'name');
+    assertName(version, 'version');
+    this.#assertOpen();
+    const guard = await this.#authority.acquire(owner, options.signal ? { signal: options.signal } : {});
+    try {
+      return await this.#quarantine(guard, owner, name, version, options);
+    } finally {
+      guard.release?.();
+    }
+  }
+
+  async #quarantine(guard: WriteGuard, owner: string, name: string, version: string, options: { expectSha256: string; report?: Record<string, unknown> }): Promise<string | null> {
+    return await this.#mutex.run(`v:${owner}/${name}/${version}`, async () => {
+      const meta = await this.readMeta(owner, name, version).catch((error: unknown) => {
+        if (error instanceof StoreError && error.code === 'WARDEN_ERR_STORE_NOT_FOUND') return undefined;
+        throw error;
+      });
+      if (!meta || meta.sha256 !== options.expectSha256) return null;
+      const aliases = (await this.listAliases(owner, name)).filter((a) => a.version === version).map((a) => a.alias);
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const dest = await ensureRealDirs(this.root, ['.warden', 'quarantine', owner, name, `${version}.${stamp}-${randomBytes(3).toString('hex')}`]);
+      const report = { ...options.report, owner, name, version, node: this.nodeId, fencingToken: guard.fencingToken, quarantinedAt: new Date().toISOString(), aliases, meta };
+      const change = { kind: 'version', owner, name, key: version } as const;
+      const dir = join(this.root, owner, name, 'versions');
+      try {
+        await writeDurable(join(dest, 'report.json'), Buffer.from(`${JSON.stringify(report, null, 2)}\n`));
+        await guard.beforeCommit?.(change);
+        assertWriter(guard, owner);
+        await rename(join(dir, `${version}.json`), join(dest, `${version}.json`));
+      } catch (error) {
+        // Nothing moved: leave no half quarantine behind.
+        await rm(dest, { recursive: true, force: true });
+        throw fromFsError(error, `${owner}/${name}/${version}`);
+      }
+      try {
+        await fsyncDir(dir);
+        await rename(join(dir, version), join(dest, version)).catch((error: unknown) => {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        });
+        await fsyncDir(dir);
+        await fsyncDir(dest);
+      } catch (error) {
+        throw fromFsError(error, `${owner}/${name}/${version}`);
+      }
+      this.#emit(change);
+      await guard.afterCommit?.(change);
+      return dest;
+    });
+  }
+
+  /** Lists the names of versions that have metadata (committed), without checking their content. */
+  async listVersionNames(owner: string, name: string): Promise<string[]> {
+    assertName(owner, 'owner');
+    assertName(name, 'name');
+    this.#assertOpen();
+    const entries = await this.#readdirConfined([owner, name, 'versions']);
+    return entries.filter((e) => e.endsWith('.json')).map((e) => e.slice(0, -'.json'.length)).filter((v) => isValidName(v, 'version'));
+  }
+
   /** Lists committed versions (metadata), oldest first by creation time. */
   async listVersions(owner: string, name: string): Promise<VersionMeta[]> {
     assertName(owner, 'owner');

@@ -6,6 +6,7 @@ export type Command = (argv: string[]) => Promise<number>;
  * stack. Add one line per command file.
  */
 export const commands: Record<string, () => Promise<Command>> = {
+  'cluster-demo': async () => (await import('./cluster-demo.js')).clusterDemo,
   demo: async () => (await import('./demo.js')).demo,
   doctor: async () => (await import('./doctor.js')).doctor,
   serve: async () => (await import('./serve.js')).serve,
@@ -16,10 +17,12 @@ export const commands: Record<string, () => Promise<Command>> = {
   token: async () => (await import('./token.js')).token,
   mfsymlink: async () => (await import('./mfsymlink.js')).mfsymlink,
   elect: async () => (await import('./elect.js')).elect,
+  status: async () => (await import('./status.js')).status,
 };
 
 /** One-line descriptions for `warden --help`. */
 export const summaries: Record<string, string> = {
+  'cluster-demo': 'run a local 3-member etcd and 3 nodes on loopback and watch partition leadership',
   demo: 'run a local demo of leader election (in-memory backend)',
   doctor: 'check the runtime: service-account token, data dir file system, etcd, clock',
   serve: 'serve versioned files from a data directory over HTTP',
@@ -30,4 +33,5 @@ export const summaries: Record<string, string> = {
   token: 'create a token and its tokens-file entry',
   mfsymlink: 'read, create, check and convert Minshall+French (XSym) symlinks',
   elect: 'run a command only while this process leads an election (or holds a lock) in etcd',
+  status: 'show cluster members, partition leaders and fencing tokens, etcd health',
 };

@@ -31,8 +31,14 @@ export interface ServeOptions {
   ttlS: number;
   /** Zone label shown in `/v1/cluster` (cluster mode). Default none. */
   zone: string | undefined;
-  /** Versions to keep per name (retention; cluster issue). Default undefined = all. */
+  /** Versions to keep per name (retention, leader-only; aliased versions are kept too). Default undefined = all. */
   keep: number | undefined;
+  /** Pause between retention passes, in ms. Default 60000. */
+  retentionIntervalMs: number;
+  /** Integrity scrub rate in bytes per second; 0 = no scrub. Default 8 MiB/s. */
+  scrubBytesPerSecond: number;
+  /** Pause between two full scrub passes, in ms. Default 3600000. */
+  scrubIntervalMs: number;
   /** Start even when a Kubernetes service-account token is mounted. Default false. */
   allowServiceAccountToken: boolean;
   /** Largest upload, in bytes. Default 5 GiB. */
@@ -57,7 +63,10 @@ export const SERVE_FLAGS = {
   partitions: { env: 'WARDEN_PARTITIONS', type: 'string', help: 'number of partitions, same on every node (default 64)' },
   ttl: { env: 'WARDEN_TTL', type: 'string', help: 'session TTL in seconds (cluster mode, default 10, min 2)' },
   zone: { env: 'WARDEN_ZONE', type: 'string', help: 'zone label of this node in /v1/cluster (cluster mode)' },
-  keep: { env: 'WARDEN_KEEP', type: 'string', help: 'versions to keep per name (cluster mode; accepted, not applied yet)' },
+  keep: { env: 'WARDEN_KEEP', type: 'string', help: 'keep the N newest versions per name, plus aliased ones (default: keep all)' },
+  'retention-interval': { env: 'WARDEN_RETENTION_INTERVAL', type: 'string', help: 'seconds between retention passes (default 60)' },
+  'scrub-rate': { env: 'WARDEN_SCRUB_RATE', type: 'string', help: 'integrity scrub rate, bytes/s or 8MiB (default 8MiB; 0 = off)' },
+  'scrub-interval': { env: 'WARDEN_SCRUB_INTERVAL', type: 'string', help: 'seconds between two full scrub passes (default 3600)' },
   'allow-service-account-token': { env: 'WARDEN_ALLOW_SERVICE_ACCOUNT_TOKEN', type: 'boolean', help: 'start even if a Kubernetes service-account token is mounted' },
   'max-upload': { env: 'WARDEN_MAX_UPLOAD', type: 'string', help: 'largest upload, bytes or 512MiB/5GiB (default 5GiB)' },
   'log-level': { env: 'WARDEN_LOG_LEVEL', type: 'string', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
@@ -127,7 +136,9 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
   const ttl = int('ttl', 10, 2, 3600);
   const keep = int('keep', undefined, 1, 1_000_000);
   const drain = int('drain-timeout', 30, 0, 3600);
-  for (const v of [port, partitions, ttl, keep, drain]) if (typeof v === 'string') return { kind: 'error', message: v };
+  const retentionInterval = int('retention-interval', 60, 1, 86_400);
+  const scrubInterval = int('scrub-interval', 3600, 1, 30 * 86_400);
+  for (const v of [port, partitions, ttl, keep, drain, retentionInterval, scrubInterval]) if (typeof v === 'string') return { kind: 'error', message: v };
   const readAuth = bool('read-auth');
   const allowSat = bool('allow-service-account-token');
   for (const v of [readAuth, allowSat]) if (typeof v === 'string') return { kind: 'error', message: `invalid boolean ${v.slice('invalid:'.length)}` };
@@ -136,6 +147,9 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
   const maxText = str('max-upload');
   const maxUploadBytes = maxText === undefined ? 5 * 1024 ** 3 : parseSize(maxText);
   if (maxUploadBytes === undefined) return { kind: 'error', message: `--max-upload: cannot read size ${JSON.stringify(maxText)}` };
+  const scrubText = str('scrub-rate');
+  const scrubBytesPerSecond = scrubText === undefined ? 8 * 1024 * 1024 : /^\s*0+\s*$/.test(scrubText) ? 0 : parseSize(scrubText);
+  if (scrubBytesPerSecond === undefined) return { kind: 'error', message: `--scrub-rate: cannot read rate ${JSON.stringify(scrubText)} (bytes per second, e.g. 8MiB, or 0)` };
   const nodeId = str('node-id') ?? defaultNodeId();
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(nodeId) || nodeId.includes('..')) return { kind: 'error', message: `--node-id must be a valid name, got ${JSON.stringify(nodeId)}` };
   const logLevel = str('log-level') ?? 'info';
@@ -157,6 +171,9 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       ttlS: ttl as number,
       zone: str('zone'),
       keep: keep as number | undefined,
+      retentionIntervalMs: (retentionInterval as number) * 1000,
+      scrubBytesPerSecond,
+      scrubIntervalMs: (scrubInterval as number) * 1000,
       allowServiceAccountToken: allowSat as boolean,
       maxUploadBytes,
       logLevel,

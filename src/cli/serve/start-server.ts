@@ -3,10 +3,12 @@
  * Start-up checks (refusals that must happen before anything serves) go in
  * {@link runStartupChecks}.
  */
+import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { ClusterNode, type PartitionJobs } from 'warden/cluster';
-import { Authenticator, createServer, type FileCache, type WardenServer } from 'warden/server';
+import { partitionOf } from 'warden/election';
+import { Authenticator, LeaderJobs, createServer, type FileCache, type WardenServer } from 'warden/server';
 import { Store, type WriteAuthority } from 'warden/store';
 import { assertNoServiceAccountToken, ServiceAccountTokenError, type DetectServiceAccountTokenOptions } from 'warden/runtime';
 import type { ServeOptions } from './options.js';
@@ -52,7 +54,6 @@ export async function runStartupChecks(options: ServeOptions, log: Logger, detec
   if (options.etcd.length > 0 && options.advertise !== undefined && !/^https?:\/\/[^/]+\/?$/.test(options.advertise)) {
     throw new StartupError(`--advertise must be http(s)://HOST:PORT, got ${JSON.stringify(options.advertise)}`);
   }
-  if (options.keep !== undefined) log.warn({ keep: options.keep }, '--keep is accepted but retention is not applied by a single node yet');
   if (!options.tokens) log.warn('no tokens file (--tokens / WARDEN_TOKENS): every write will be refused with 401');
 }
 
@@ -105,6 +106,23 @@ export async function startServer(
       : {}),
   });
   const cache: FileCache = app.cache;
+  // Retention and scrub: leader-only, per partition (docs/operations.md).
+  const jobs = new LeaderJobs({
+    store,
+    partitionOf: (owner) => partitionOf(owner, options.partitions),
+    log,
+    registry: app.metrics.registry,
+    keep: options.keep,
+    retentionIntervalMs: options.retentionIntervalMs,
+    scrubBytesPerSecond: options.scrubBytesPerSecond,
+    scrubPauseMs: options.scrubIntervalMs,
+  });
+  // Single node: it leads every partition until it shuts down.
+  const singleNode = new AbortController();
+  setMaxListeners(0, singleNode.signal); // one listener per partition
+  const partitionJobs: PartitionJobs = async (p, signal, ctx) => {
+    await Promise.all([jobs.lead(p, signal), deps.partitionJobs?.(p, signal, ctx)]);
+  };
   await new Promise<void>((resolve, reject) => {
     app.server.once('error', reject);
     app.server.listen(options.port, options.host, () => {
@@ -128,13 +146,23 @@ export async function startServer(
       log,
       onChange: (c) => (c.kind && c.name && c.key ? cache.invalidate(c.kind, c.owner, c.name, c.key) : cache.invalidateOwner(c.owner)),
       onReset: () => cache.clear(),
-      ...(deps.partitionJobs ? { partitionJobs: deps.partitionJobs } : {}),
+      partitionJobs,
     });
     // Serve reads at once; writes answer 503 until the node joined (bounded wait here).
     const joined = AbortSignal.timeout(options.ttlS * 3000);
     await node.start({ signal: joined });
     if (joined.aborted) log.warn({ etcd: options.etcd }, 'cluster: not joined yet; serving reads, writes answer 503 until etcd answers');
+  } else {
+    for (let p = 0; p < options.partitions; p++) void jobs.lead(p, singleNode.signal);
   }
   log.info({ url, data: store.root, tokens: auth.size, readAuth: options.readAuth, maxUploadBytes: options.maxUploadBytes, etcd: options.etcd, partitions: options.partitions }, 'serving');
-  return { url, app, store, log, cluster: node, close: () => app.close() };
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      // Background jobs stop first (they write), then the documented shutdown order.
+      singleNode.abort();
+      await jobs.close();
+      await app.close();
+    })());
+  return { url, app, store, log, cluster: node, close };
 }
