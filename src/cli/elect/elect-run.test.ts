@@ -189,8 +189,11 @@ describe('warden elect run against a real etcd', etcdSuiteOptions(), () => {
       assert.ok(readEntries(file).some((e) => e.pid === first.pid && e.what === 'term'), 'SIGTERM came first');
       const next = await waitFor(() => readEntries(file).find((e) => e.what === 'start' && e.id !== leader.id), { what: 'new leader', timeoutMs: 15_000 });
       assert.ok(next.token > first.token);
+      // Only a line written after the resume counts: a stall at start-up may have ended an
+      // earlier session of the same CLI.
+      const seen = leader.stderr.length;
       leader.process.kill('SIGCONT');
-      await waitFor(() => leader.stderr.some((l) => /session ended/.test(l)), { what: 'old leader notices', timeoutMs: 10_000 });
+      await waitFor(() => leader.stderr.slice(seen).some((l) => /session ended/.test(l)), { what: 'old leader notices', timeoutMs: 10_000 });
       await waitFor(() => readEntries(file).filter((e) => e.id === next.id).length > 5, { what: 'ticks of the new leader' });
       assert.ok(!readEntries(file).some((e) => e.token === first.token && e.pid !== first.pid), 'the old term never restarted');
       assert.ok(!isLeader(leader), 'the resumed CLI is a follower');

@@ -32,6 +32,8 @@ const renew = (): void => {
   watchdog.setDeadline(now + options.termInMs, now + options.killInMs);
 };
 renew();
+// Renew from now on: waiting for the watchdog's ack must not let the first deadline pass.
+const timer = setInterval(renew, options.renewEveryMs);
 const child = ChildGroup.start({
   command: options.command,
   args: options.args,
@@ -43,7 +45,6 @@ await watchdog.guard(child.pid!);
 child.open();
 watchdog.onEvent((event) => process.stdout.write(`${JSON.stringify(event)}\n`));
 process.stdout.write(`${JSON.stringify({ child: child.pid, watchdog: watchdog.pid })}\n`);
-const timer = setInterval(renew, options.renewEveryMs);
 process.on('SIGTERM', () => {
   clearInterval(timer);
   void child.stop({ graceMs: 1000 }).then(async () => {

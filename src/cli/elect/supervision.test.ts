@@ -125,7 +125,7 @@ describe('child supervision (real processes)', () => {
       const log = `${dir.path}/log`;
       // The child notes SIGTERM, then ignores it, so only the watchdog's SIGKILL ends it.
       const script = `trap 'echo term >> ${log}' TERM; sleep 1000 & while :; do wait; done`;
-      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 50, termInMs: 600, killInMs: 1200, command: 'bash', args: ['-c', script] });
+      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 50, termInMs: 1500, killInMs: 2500, command: 'bash', args: ['-c', script] });
       try {
         await waitFor(() => members(fixture.child).length === 2, { what: 'child and grandchild running' });
         const group = members(fixture.child);
@@ -144,11 +144,13 @@ describe('child supervision (real processes)', () => {
     });
 
     test(`[${kind} watchdog] a parent that keeps renewing keeps its child`, async () => {
-      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 50, termInMs: 400, killInMs: 800, command: 'sleep', args: ['1000'] });
+      // Deadlines a starved fixture still meets on a loaded 2-CPU host (load average 15 seen):
+      // a parent late by more than termInMs is a stalled parent, and then the watchdog is right.
+      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 50, termInMs: 1000, killInMs: 1500, command: 'sleep', args: ['1000'] });
       try {
         // Outlive several deadlines: each renewal pushes both forward.
         await waitFor(() => fixture.lines.length >= 1 && performance.now(), { what: 'start' });
-        const until = performance.now() + 2_000;
+        const until = performance.now() + 3_000;
         await waitFor(() => performance.now() > until || dead(fixture.child), { what: 'time to pass', timeoutMs: 5_000 });
         assert.ok(!dead(fixture.child), 'the child is alive after 2 s of renewals');
         assert.deepEqual(fixture.lines.slice(1), [], 'the watchdog never fired');
