@@ -122,8 +122,8 @@ export class Watchdog {
 
   /** Sets the deadlines (performance.now() scale): SIGTERM the group at termAt, SIGKILL at killAt. */
   setDeadline(termAtMs: number, killAtMs: number): void {
-    if (this.kind === 'bash') void this.#send(`D ${toUptimeCs(termAtMs)} ${toUptimeCs(killAtMs)}`);
-    else void this.#send(`D ${toMonotonicNs(termAtMs)} ${toMonotonicNs(killAtMs)}`);
+    if (this.kind === 'bash') this.#send(`D ${toUptimeCs(termAtMs)} ${toUptimeCs(killAtMs)}`);
+    else this.#send(`D ${toMonotonicNs(termAtMs)} ${toMonotonicNs(killAtMs)}`);
   }
 
   /**
@@ -134,13 +134,13 @@ export class Watchdog {
   guard(pgid: number): Promise<void> {
     const confirmed = new Promise<void>((resolve) => this.#guarded.set(pgid, resolve));
     if (this.#child.exitCode !== null || this.#child.signalCode !== null) this.#guarded.get(pgid)?.();
-    void this.#send(`G ${pgid}`);
+    this.#send(`G ${pgid}`);
     return confirmed;
   }
 
   /** Stops guarding: the CLI stopped the group itself. */
   release(): void {
-    void this.#send('R');
+    this.#send('R');
   }
 
   /** Releases and ends the watchdog process; idempotent. */
@@ -150,16 +150,15 @@ export class Watchdog {
       // Hold the event loop until the watchdog is gone, or the process could end mid-await.
       this.#child.ref();
       (this.#child.stdout as unknown as { ref?: () => void }).ref?.();
-      void this.#send('R');
+      this.#send('R');
       this.#child.stdin?.end();
     }
     await this.#exited;
   }
 
-  /** Writes one line; resolves once it was handed to the kernel (or could not be: a dead watchdog). */
-  #send(line: string): Promise<void> {
+  #send(line: string): void {
     const stdin = this.#child.stdin;
-    if (!stdin || stdin.destroyed || stdin.writableEnded) return Promise.resolve();
-    return new Promise((resolve) => stdin.write(`${line}\n`, () => resolve()));
+    if (!stdin || stdin.destroyed || stdin.writableEnded) return;
+    stdin.write(`${line}\n`);
   }
 }
