@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How the child ended: its exit code, or the signal that killed it. */
@@ -20,6 +21,11 @@ export interface StartChildOptions {
    * the CLI dies; undefined runs it directly (the watchdog still guards its group).
    */
   setpriv?: string | undefined;
+  /**
+   * Hold the command at a gate until {@link ChildGroup.open}: the group exists (its id is
+   * known, a watchdog can guard it) but runs only a tiny `sh` waiting on a pipe. Default false.
+   */
+  hold?: boolean;
 }
 
 /**
@@ -28,7 +34,24 @@ export interface StartChildOptions {
  * still the CLI and gives up otherwise; after the check the kernel covers it.
  * $1 = the CLI's PID, the rest = the command.
  */
-const PARENT_CHECK = 'p=$1; shift; read -r _ _ _ ppid _ < /proc/$$/stat; [ "$ppid" = "$p" ] || exit 125; exec "$@"';
+const PARENT_CHECK = 'p=$1; shift; read -r _ _ _ ppid _ < /proc/$$/stat; [ "$ppid" = "$p" ] || exit 125;';
+
+/**
+ * The gate of a held child: wait for the CLI's go line on fd 3 (EOF means the CLI died before
+ * it opened the gate), close the pipe, then become the command (same PID, same group).
+ */
+const GATE = 'read -r _ <&3 || exit 125; exec "$@" 3<&-';
+
+/** Builds the argv that runs the command: under setpriv, behind the gate, or directly. */
+function commandLine(options: StartChildOptions): [string, string[]] {
+  const hold = options.hold ?? false;
+  if (options.setpriv) {
+    const script = `${PARENT_CHECK} ${hold ? GATE : 'exec "$@"'}`;
+    return [options.setpriv, ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', script, 'warden-child', String(process.pid), options.command, ...options.args]];
+  }
+  if (hold) return ['/bin/sh', ['-c', GATE, 'warden-child', options.command, ...options.args]];
+  return [options.command, [...options.args]];
+}
 
 /** Finds util-linux `setpriv` (for `--pdeathsig`), or returns undefined. */
 export function findSetpriv(): string | undefined {
@@ -95,9 +118,13 @@ export class ChildGroup {
 
   private constructor(child: ChildProcess) {
     this.#child = child;
+    // EPIPE when the held child died before its gate opened: its exit reports that.
+    this.#gate()?.on('error', () => undefined);
     this.#exit = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.#exited = { code, signal };
+        // A gate never opened must not keep the event loop alive.
+        this.#gate()?.destroy();
         resolve(this.#exited);
       });
       child.once('error', () => {
@@ -110,11 +137,23 @@ export class ChildGroup {
 
   /** Spawns the command detached (new session and process group), stdin closed, output shared. */
   static start(options: StartChildOptions): ChildGroup {
-    const [file, args] = options.setpriv
-      ? [options.setpriv, ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', PARENT_CHECK, 'warden-child', String(process.pid), options.command, ...options.args]]
-      : [options.command, [...options.args]];
-    const child = spawn(file, args, { detached: true, stdio: ['ignore', 'inherit', 'inherit'], env: options.env });
+    const [file, args] = commandLine(options);
+    const stdio: StdioOptions = options.hold ? ['ignore', 'inherit', 'inherit', 'pipe'] : ['ignore', 'inherit', 'inherit'];
+    const child = spawn(file, args, { detached: true, stdio, env: options.env });
     return new ChildGroup(child);
+  }
+
+  /**
+   * Lets a held command run (see {@link StartChildOptions.hold}); a no-op otherwise or twice.
+   * Call it only once whoever must know the group (the watchdog) knows it.
+   */
+  open(): void {
+    const gate = this.#gate();
+    if (gate && !gate.destroyed && !gate.writableEnded) gate.end('go\n');
+  }
+
+  #gate(): Writable | undefined {
+    return (this.#child.stdio[3] ?? undefined) as Writable | undefined;
   }
 
   /** The child's PID, which is also its process group id (undefined if spawn failed). */

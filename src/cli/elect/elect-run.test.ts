@@ -82,6 +82,30 @@ function startCli(endpoint: string, id: string, extra: string[], command: string
 
 const isLeader = (cli: Cli): boolean => cli.stderr.filter((l) => /^(LEADER|FOLLOWER) /.test(l)).at(-1)?.startsWith('LEADER') ?? false;
 
+/**
+ * Adds what is worth knowing when a test fails to its error: each CLI's stderr and state, and
+ * the command log with each PID's state (repeated ticks folded).
+ */
+function withDiagnostics(error: unknown, clis: Cli[], file: string): unknown {
+  if (error instanceof Error) error.message += `\n${diagnose(clis, file)}`;
+  return error;
+}
+
+function diagnose(clis: Cli[], file: string): string {
+  const out: string[] = [];
+  for (const cli of clis) {
+    out.push(`--- CLI ${cli.id} pid ${cli.process.pid} state ${processState(cli.process.pid!) ?? 'gone'}`, ...cli.stderr);
+  }
+  out.push('--- command log (id token pid what; ticks folded)');
+  let last = '';
+  for (const entry of readEntries(file)) {
+    const key = `${entry.id} ${entry.token} ${entry.pid} ${entry.what}`;
+    if (key !== last) out.push(`${key} (pid state ${processState(entry.pid) ?? 'gone'})`);
+    last = key;
+  }
+  return out.join('\n');
+}
+
 async function stopAll(clis: Cli[]): Promise<void> {
   for (const cli of clis) {
     if (cli.process.exitCode === null && cli.process.signalCode === null) {
@@ -116,15 +140,16 @@ describe('warden elect run against a real etcd', etcdSuiteOptions(), () => {
     const { name, file } = fresh();
     const clis = ['a', 'b', 'c'].map((id) => startCli(endpoint, id, ['--name', name, '--ttl', '2'], workload(file)));
     try {
-      const leader = await waitFor(() => clis.find(isLeader), { what: 'a leader', timeoutMs: 20_000 });
-      const first = await waitFor(() => readEntries(file).find((e) => e.what === 'start'), { what: 'first child start' });
-      assert.equal(first.id, leader.id);
+      const first = await waitFor(() => readEntries(file).find((e) => e.what === 'start'), { what: 'first child start', timeoutMs: 20_000 });
+      const leader = clis.find((cli) => cli.id === first.id)!;
       leader.process.kill('SIGKILL');
       const next = await waitFor(() => readEntries(file).find((e) => e.what === 'start' && e.id !== leader.id), { what: 'next child start', timeoutMs: 15_000 });
       assert.ok(dead(first.pid), 'the old child is dead once the next one runs');
       assert.ok(next.token > first.token);
       await waitFor(() => readEntries(file).filter((e) => e.id === next.id).length > 3, { what: 'a few ticks of the new child' });
       assertSerialTerms(readEntries(file));
+    } catch (error) {
+      throw withDiagnostics(error, clis, file);
     } finally {
       await stopAll(clis);
     }
@@ -154,20 +179,27 @@ describe('warden elect run against a real etcd', etcdSuiteOptions(), () => {
     const { name, file } = fresh();
     const clis = ['a', 'b', 'c'].map((id) => startCli(endpoint, id, ['--name', name, '--ttl', '2'], workload(file)));
     try {
-      const leader = await waitFor(() => clis.find(isLeader), { what: 'a leader', timeoutMs: 20_000 });
-      const first = await waitFor(() => readEntries(file).find((e) => e.what === 'start'), { what: 'first child start' });
+      // The leader is whoever started the first child: a LEADER line alone may be stale.
+      const first = await waitFor(() => readEntries(file).find((e) => e.what === 'start'), { what: 'first child start', timeoutMs: 20_000 });
+      const leader = clis.find((cli) => cli.id === first.id)!;
       leader.process.kill('SIGSTOP');
+      await waitFor(() => dead(first.pid), { what: 'child killed while its CLI is stopped', timeoutMs: 10_000 });
       await waitFor(() => dead(first.pid), { what: 'child killed while its CLI is stopped', timeoutMs: 10_000 });
       assert.equal(processState(leader.process.pid!), 'T', 'the CLI was still stopped');
       assert.ok(readEntries(file).some((e) => e.pid === first.pid && e.what === 'term'), 'SIGTERM came first');
       const next = await waitFor(() => readEntries(file).find((e) => e.what === 'start' && e.id !== leader.id), { what: 'new leader', timeoutMs: 15_000 });
       assert.ok(next.token > first.token);
+      // Only a line written after the resume counts: a stall at start-up may have ended an
+      // earlier session of the same CLI.
+      const seen = leader.stderr.length;
       leader.process.kill('SIGCONT');
-      await waitFor(() => leader.stderr.some((l) => /session ended/.test(l)), { what: 'old leader notices', timeoutMs: 10_000 });
+      await waitFor(() => leader.stderr.slice(seen).some((l) => /session ended/.test(l)), { what: 'old leader notices', timeoutMs: 10_000 });
       await waitFor(() => readEntries(file).filter((e) => e.id === next.id).length > 5, { what: 'ticks of the new leader' });
       assert.ok(!readEntries(file).some((e) => e.token === first.token && e.pid !== first.pid), 'the old term never restarted');
       assert.ok(!isLeader(leader), 'the resumed CLI is a follower');
       assertSerialTerms(readEntries(file));
+    } catch (error) {
+      throw withDiagnostics(error, clis, file);
     } finally {
       await stopAll(clis);
     }
@@ -191,6 +223,8 @@ describe('warden elect run against a real etcd', etcdSuiteOptions(), () => {
       assert.ok(termAt < entries.findIndex((e) => e.id === next.id && e.what === 'start'), 'SIGTERM before the successor started');
       assertSerialTerms(entries);
       proxy.restore();
+    } catch (error) {
+      throw withDiagnostics(error, clis, file);
     } finally {
       await stopAll(clis);
     }

@@ -18,11 +18,11 @@ interface FixtureOptions {
   args: string[];
 }
 
-const options = JSON.parse(process.argv[2] ?? '{}') as FixtureOptions & { dieRightAfterSpawn?: boolean };
+const options = JSON.parse(process.argv[2] ?? '{}') as FixtureOptions & { dieRightAfterSpawn?: boolean; hold?: boolean };
 if (options.dieRightAfterSpawn) {
   // The race a kill -9 right after the fork can hit: no watchdog guard yet, and setpriv may not
   // have armed the death signal. Only the child's own parent check can save the day.
-  const child = ChildGroup.start({ command: options.command, args: options.args, env: process.env, setpriv: findSetpriv() });
+  const child = ChildGroup.start({ command: options.command, args: options.args, env: process.env, setpriv: options.setpriv ? findSetpriv() : undefined, hold: options.hold ?? false });
   writeSync(1, `${JSON.stringify({ child: child.pid, watchdog: 0 })}\n`);
   process.kill(process.pid, 'SIGKILL');
 }
@@ -32,16 +32,19 @@ const renew = (): void => {
   watchdog.setDeadline(now + options.termInMs, now + options.killInMs);
 };
 renew();
+// Renew from now on: waiting for the watchdog's ack must not let the first deadline pass.
+const timer = setInterval(renew, options.renewEveryMs);
 const child = ChildGroup.start({
   command: options.command,
   args: options.args,
   env: process.env,
   setpriv: options.setpriv ? findSetpriv() : undefined,
+  hold: true,
 });
-watchdog.guard(child.pid!);
+await watchdog.guard(child.pid!);
+child.open();
 watchdog.onEvent((event) => process.stdout.write(`${JSON.stringify(event)}\n`));
 process.stdout.write(`${JSON.stringify({ child: child.pid, watchdog: watchdog.pid })}\n`);
-const timer = setInterval(renew, options.renewEveryMs);
 process.on('SIGTERM', () => {
   clearInterval(timer);
   void child.stop({ graceMs: 1000 }).then(async () => {

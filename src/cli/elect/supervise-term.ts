@@ -78,12 +78,28 @@ export async function superviseTerm(options: SuperviseTermOptions): Promise<Term
   try {
     // Right before acting: a pause since the campaign won must not start a stale term.
     if (!term.isHeld()) return { kind: 'lost', why: 'leadership ended before the command started' };
-    const child = ChildGroup.start({ command: options.command, args: options.args, env: options.env, setpriv: options.setpriv });
-    if (child.pid !== undefined) watchdog.guard(child.pid);
+    // Held at a gate until the watchdog knows the group: a CLI stopped (SIGSTOP, a stalled
+    // event loop) between the fork and the guard would otherwise leave a running command that
+    // nobody kills at the deadline.
+    const child = ChildGroup.start({ command: options.command, args: options.args, env: options.env, setpriv: options.setpriv, hold: true });
     let watchdogFired = false;
     unsubscribe = watchdog.onEvent((event) => {
       if (event.pgid === child.pid) watchdogFired = true;
     });
+    if (child.pid !== undefined) {
+      const waiting = firstAbort([term.signal, shutdown, fatal]);
+      try {
+        await Promise.race([watchdog.guard(child.pid), waiting.promise]);
+      } finally {
+        waiting.dispose();
+      }
+    }
+    if (!term.isHeld() || shutdown.aborted || fatal.aborted) {
+      await child.stop({ graceMs: options.graceMs, killByMs: fed }); // only the gate ran
+      if (fatal.aborted) return { kind: 'fatal', why: String(fatal.reason) };
+      return shutdown.aborted ? { kind: 'shutdown' } : { kind: 'lost', why: 'leadership ended before the command started' };
+    }
+    child.open();
 
     const ended = firstAbort([term.signal, shutdown, fatal]);
     try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
@@ -41,6 +41,12 @@ function members(pgid: number): number[] {
   return found;
 }
 
+/** True once process `pid` has a handler installed for signal number `signal`. */
+function catchesSignal(pid: number, signal: number): boolean {
+  const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return mask !== undefined && (BigInt(`0x${mask}`) & (1n << BigInt(signal - 1))) !== 0n;
+}
+
 interface Fixture {
   process: ChildProcess;
   child: number;
@@ -57,6 +63,7 @@ async function startFixture(options: {
   command: string;
   args: string[];
   dieRightAfterSpawn?: boolean;
+  hold?: boolean;
 }): Promise<Fixture> {
   const proc = spawn(process.execPath, [FIXTURE, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
@@ -118,7 +125,7 @@ describe('child supervision (real processes)', () => {
       const log = `${dir.path}/log`;
       // The child notes SIGTERM, then ignores it, so only the watchdog's SIGKILL ends it.
       const script = `trap 'echo term >> ${log}' TERM; sleep 1000 & while :; do wait; done`;
-      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 50, termInMs: 600, killInMs: 1200, command: 'bash', args: ['-c', script] });
+      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 50, termInMs: 1500, killInMs: 2500, command: 'bash', args: ['-c', script] });
       try {
         await waitFor(() => members(fixture.child).length === 2, { what: 'child and grandchild running' });
         const group = members(fixture.child);
@@ -137,11 +144,13 @@ describe('child supervision (real processes)', () => {
     });
 
     test(`[${kind} watchdog] a parent that keeps renewing keeps its child`, async () => {
-      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 50, termInMs: 400, killInMs: 800, command: 'sleep', args: ['1000'] });
+      // Deadlines a starved fixture still meets on a loaded 2-CPU host (load average 15 seen):
+      // a parent late by more than termInMs is a stalled parent, and then the watchdog is right.
+      const fixture = await startFixture({ watchdog: kind, setpriv: false, renewEveryMs: 50, termInMs: 1000, killInMs: 1500, command: 'sleep', args: ['1000'] });
       try {
         // Outlive several deadlines: each renewal pushes both forward.
         await waitFor(() => fixture.lines.length >= 1 && performance.now(), { what: 'start' });
-        const until = performance.now() + 2_000;
+        const until = performance.now() + 3_000;
         await waitFor(() => performance.now() > until || dead(fixture.child), { what: 'time to pass', timeoutMs: 5_000 });
         assert.ok(!dead(fixture.child), 'the child is alive after 2 s of renewals');
         assert.deepEqual(fixture.lines.slice(1), [], 'the watchdog never fired');
@@ -159,6 +168,36 @@ describe('child supervision (real processes)', () => {
       } finally {
         await cleanup({ ...fixture, watchdog: fixture.child });
       }
+    }
+  });
+
+  for (const setpriv of [false, true]) {
+    test(`a held child runs nothing until open(), then becomes the command with the same PID (setpriv: ${setpriv})`, { skip: setpriv && !findSetpriv() ? 'setpriv (util-linux) not installed' : false }, async () => {
+      await using dir = await makeTmpDir();
+      const log = `${dir.path}/log`;
+      const group = ChildGroup.start({ command: 'bash', args: ['-c', `echo $$ >> ${log}; exec sleep 1000`], env: process.env, setpriv: setpriv ? findSetpriv() : undefined, hold: true });
+      try {
+        // The gate: a shell blocked reading its pipe, in the group the watchdog will guard.
+        await waitFor(() => processState(group.pid!) === 'S' && readFileSync(`/proc/${group.pid!}/cmdline`, 'utf8').startsWith('/bin/sh'), { what: 'gate waiting' });
+        assert.equal(existsSync(log), false, 'the command did not run before open()');
+        group.open();
+        await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').trim(), { what: 'command ran' });
+        assert.equal(Number(readFileSync(log, 'utf8').trim()), group.pid, 'the command kept the group leader PID');
+      } finally {
+        group.signal('SIGKILL');
+      }
+    });
+  }
+
+  test('a held child whose parent dies before open() exits without running the command', async () => {
+    await using dir = await makeTmpDir();
+    const log = `${dir.path}/log`;
+    const fixture = await startFixture({ watchdog: 'bash', setpriv: false, renewEveryMs: 100, termInMs: 60_000, killInMs: 60_000, command: 'bash', args: ['-c', `echo ran >> ${log}`], dieRightAfterSpawn: true, hold: true });
+    try {
+      await waitFor(() => dead(fixture.child), { what: 'gate gone with its parent', timeoutMs: 5_000 });
+      assert.equal(existsSync(log), false, 'the command never ran');
+    } finally {
+      await cleanup({ ...fixture, watchdog: fixture.child });
     }
   });
 
@@ -180,7 +219,8 @@ describe('child supervision (real processes)', () => {
   test('stop() returns as soon as a cooperative child exits, with its status', async () => {
     const group = ChildGroup.start({ command: 'bash', args: ['-c', "trap 'exit 3' TERM; while :; do sleep 0.05; done"], env: process.env });
     try {
-      await waitFor(() => members(group.pid!).length >= 1, { what: 'child running' });
+      // Existing is not enough: a SIGTERM before the trap is set kills bash (143).
+      await waitFor(() => catchesSignal(group.pid!, 15), { what: 'child trapping SIGTERM' });
       const exit = await group.stop({ graceMs: 30_000 });
       assert.equal(exitStatus(exit), 3);
     } finally {

@@ -10,7 +10,7 @@
  *   `D <termAtNs> <killAtNs>` SIGTERM the group at termAt, SIGKILL it at killAt
  *   `R`                      release: the CLI has stopped the group itself
  * End of stdin (the CLI exited or was killed) while guarding: SIGKILL the group at once.
- * Reports on stdout: `ready`, `term <pgid>`, `kill <pgid>`.
+ * Reports on stdout: `ready`, `guard <pgid>` (a `G` was read), `term <pgid>`, `kill <pgid>`.
  */
 import { createInterface } from 'node:readline';
 
@@ -68,6 +68,7 @@ function handle(line: string): void {
   if (op === 'G' && a !== undefined) {
     pgid = Number(a);
     termSent = false;
+    report(`guard ${pgid}`);
   } else if (op === 'D' && a !== undefined && b !== undefined) {
     termAt = BigInt(a);
     killAt = BigInt(b);

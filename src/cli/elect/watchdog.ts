@@ -17,8 +17,9 @@ export function toMonotonicNs(performanceMs: number): bigint {
 
 /** Converts a deadline on the `performance.now()` scale to /proc/uptime centiseconds, rounded down. */
 export function toUptimeCs(performanceMs: number): number {
-  const now = performance.now();
+  // Uptime first: a pause between the two reads then makes the deadline early, never late.
   const up = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  const now = performance.now();
   // /proc/uptime is truncated to 10 ms: err early, never late.
   return Math.floor(Math.round(up * 100) + (performanceMs - now) / 10) - 1;
 }
@@ -47,12 +48,19 @@ export class Watchdog {
   readonly #exited: Promise<void>;
   #closing = false;
   #listeners = new Set<(event: WatchdogEvent) => void>();
+  /** Resolvers of `guard()` calls waiting for the watchdog's `guard <pgid>`. */
+  readonly #guarded = new Map<number, () => void>();
   #unexpectedExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
 
   private constructor(child: ChildProcess, kind: WatchdogKind) {
     this.#child = child;
     this.kind = kind;
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    // A dead watchdog guards nothing: release the waiters (the CLI then stops on `fatal`).
+    void this.#exited.then(() => {
+      for (const resolve of this.#guarded.values()) resolve();
+      this.#guarded.clear();
+    });
     child.once('exit', (code, signal) => {
       if (!this.#closing) this.#unexpectedExit?.(code, signal);
     });
@@ -81,6 +89,10 @@ export class Watchdog {
     });
     lines.on('line', (line) => {
       const [kind, pgid] = line.split(' ');
+      if (kind === 'guard' && pgid !== undefined) {
+        watchdog.#guarded.get(Number(pgid))?.();
+        watchdog.#guarded.delete(Number(pgid));
+      }
       if ((kind === 'term' || kind === 'kill') && pgid !== undefined) {
         for (const listener of watchdog.#listeners) listener({ kind, pgid: Number(pgid) });
       }
@@ -114,9 +126,16 @@ export class Watchdog {
     else this.#send(`D ${toMonotonicNs(termAtMs)} ${toMonotonicNs(killAtMs)}`);
   }
 
-  /** Guards the process group `pgid` (set a deadline first). */
-  guard(pgid: number): void {
+  /**
+   * Guards the process group `pgid` (set a deadline first). Resolves once the watchdog has
+   * read the order and said so (`guard <pgid>`), or has died: from then on it acts even if
+   * this process is stopped, so only then may the group's command run (`ChildGroup.open`).
+   */
+  guard(pgid: number): Promise<void> {
+    const confirmed = new Promise<void>((resolve) => this.#guarded.set(pgid, resolve));
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) this.#guarded.get(pgid)?.();
     this.#send(`G ${pgid}`);
+    return confirmed;
   }
 
   /** Stops guarding: the CLI stopped the group itself. */
