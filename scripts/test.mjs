@@ -56,4 +56,17 @@ if (run(npm, ['run', '--silent', 'lint']) !== 0) process.exit(1);
 const concurrency = process.env.WARDEN_TEST_CONCURRENCY ?? '4';
 const extra = process.argv.slice(2);
 const targets = extra.length > 0 ? extra : ['dist/'];
-process.exit(run(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...targets]));
+// A hung test must fail with its name, not eat CI's time: every test gets a timeout
+// (tests that need longer set their own), and the whole run a hard limit.
+const testTimeoutMs = process.env.WARDEN_TEST_TIMEOUT_MS ?? '300000';
+const runLimitMs = Number(process.env.WARDEN_TEST_RUN_LIMIT_MS ?? 30 * 60_000);
+const result = spawnSync(
+  process.execPath,
+  ['--test', `--test-concurrency=${concurrency}`, `--test-timeout=${testTimeoutMs}`, ...targets],
+  { stdio: 'inherit', timeout: runLimitMs, killSignal: 'SIGKILL' },
+);
+if (result.error?.code === 'ETIMEDOUT') {
+  console.error(`[warden test] the test run passed its ${runLimitMs} ms limit and was killed`);
+  process.exit(1);
+}
+process.exit(result.status ?? 1);

@@ -64,6 +64,12 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
     await Promise.all([...nodes.values()].map((n) => n.kill()));
     await etcd?.close();
     await tmp?.[Symbol.asyncDispose]();
+    // Once, this file's process stayed alive after every test had passed and every child was
+    // gone (not reproduced since). An unref'd timer only fires if something else keeps the
+    // process alive: then it names what, instead of leaving a silent hang.
+    setTimeout(() => {
+      console.error(`# cluster.process.test still alive 20 s after its suite; active resources: ${process.getActiveResourcesInfo().join(', ')}`);
+    }, 20_000).unref();
   });
 
   test('publish through each node, read from every node; an alias move is visible everywhere right after the ack', async () => {
@@ -164,7 +170,7 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
     return byPartition;
   }
 
-  test('kill -9 the leader of a busy partition during 300 publishes: acknowledged ones intact everywhere, failed ones leave no trace, re-led within TTL + 2 s', { timeout: 120_000 }, async () => {
+  test('kill -9 the leader of a busy partition during 500 publishes: acknowledged ones intact everywhere, failed ones leave no trace, re-led within TTL + 2 s', { timeout: 120_000 }, async () => {
     const owners = Array.from({ length: 24 }, (_, i) => `owner${i}`);
     const victimPartition = partitionOf('owner0', P);
     const before = await view(urls()[0]!);
@@ -172,12 +178,12 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
     const sent: Sent[] = [];
     let next = 0;
     let killedAt = 0;
-    const TOTAL = 300;
+    const TOTAL = 500;
     const worker = async (): Promise<void> => {
       for (;;) {
         const i = next++;
         if (i >= TOTAL) return;
-        if (i === 80) {
+        if (i === 130) {
           killedAt = performance.now();
           const node = nodes.get(victim)!;
           nodes.delete(victim);
