@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { requirableSuiteOptions } from './suite-options.js';
 
 /** Finds the `etcd` binary on PATH (or in /usr/bin, /usr/local/bin), or returns undefined. */
 export function findEtcdBinary(): string | undefined {
@@ -27,13 +28,9 @@ const HOW_TO_INSTALL =
  * Options for `describe`/`test` of suites that need a real etcd.
  *
  * Without etcd the suite is skipped with a reason that says how to install it; with
- * `WARDEN_REQUIRE_ETCD=1` (set by CI) a missing etcd is an error instead, so CI can never
+ * `WARDEN_REQUIRE_ETCD=1` or `CI=true` a missing etcd is an error instead, so CI can never
  * pass by skipping the etcd suites.
  */
 export function etcdSuiteOptions(): { skip?: string } {
-  if (findEtcdBinary() !== undefined) return {};
-  if (process.env['WARDEN_REQUIRE_ETCD'] === '1') {
-    throw new Error(`${HOW_TO_INSTALL} (WARDEN_REQUIRE_ETCD=1 forbids skipping)`);
-  }
-  return { skip: HOW_TO_INSTALL };
+  return requirableSuiteOptions(findEtcdBinary() === undefined ? HOW_TO_INSTALL : undefined, 'WARDEN_REQUIRE_ETCD');
 }

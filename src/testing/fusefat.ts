@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { waitFor } from './wait-for.js';
+import { requirableSuiteOptions } from './suite-options.js';
 
 const HOW_TO_INSTALL = 'install it with `apt-get install -y fusefat dosfstools fuse3` (Debian/Ubuntu) and make sure /dev/fuse exists';
 
@@ -76,12 +77,7 @@ export function fuseFatUnavailable(): string | undefined {
  * it is unavailable, an error instead when `CI=true` or `WARDEN_REQUIRE_FUSE=1`.
  */
 export function fuseFatSuiteOptions(): { skip?: string } {
-  const reason = fuseFatUnavailable();
-  if (reason === undefined) return {};
-  if (process.env['CI'] === 'true' || process.env['WARDEN_REQUIRE_FUSE'] === '1') {
-    throw new Error(`${reason} (CI=true or WARDEN_REQUIRE_FUSE=1 forbids skipping)`);
-  }
-  return { skip: reason };
+  return requirableSuiteOptions(fuseFatUnavailable(), 'WARDEN_REQUIRE_FUSE');
 }
 
 /** A mounted FAT file system; dispose to unmount and delete the image. */

@@ -11,6 +11,7 @@ import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { waitFor } from './wait-for.js';
+import { requirableSuiteOptions } from './suite-options.js';
 
 const HOW_TO_INSTALL = 'install them with `apt-get install -y --no-install-recommends samba smbnetfs fuse3` (Debian/Ubuntu)';
 
@@ -70,12 +71,7 @@ export function sambaUnavailable(): string | undefined {
  * unavailable, an error instead when `CI=true` or `WARDEN_REQUIRE_SAMBA=1`.
  */
 export function sambaSuiteOptions(): { skip?: string } {
-  const reason = sambaUnavailable();
-  if (reason === undefined) return {};
-  if (process.env['CI'] === 'true' || process.env['WARDEN_REQUIRE_SAMBA'] === '1') {
-    throw new Error(`${reason} (CI=true or WARDEN_REQUIRE_SAMBA=1 forbids skipping)`);
-  }
-  return { skip: reason };
+  return requirableSuiteOptions(sambaUnavailable(), 'WARDEN_REQUIRE_SAMBA');
 }
 
 /** A running Samba share, mounted over SMB with smbnetfs. */

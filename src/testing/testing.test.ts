@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { existsSync } from 'node:fs';
 import { etcdSuiteOptions, startEtcd, startEtcdCluster, startTcpProxy, waitFor } from './index.js';
+import { requirableSuiteOptions } from './suite-options.js';
 
 async function etcdPut(url: string, key: string, value: string): Promise<Response> {
   // etcd 3.4 serves a JSON gateway at /v3: keys and values are base64.
@@ -105,6 +106,28 @@ describe('tcp proxy', () => {
     } finally {
       await proxy.close();
       await echo.close();
+    }
+  });
+});
+
+describe('requirable suite options', () => {
+  test('skip with the reason locally, throw when CI or the require variable says so', () => {
+    const saved = { ci: process.env['CI'], req: process.env['WARDEN_REQUIRE_THING'] };
+    try {
+      delete process.env['CI'];
+      delete process.env['WARDEN_REQUIRE_THING'];
+      assert.deepEqual(requirableSuiteOptions(undefined, 'WARDEN_REQUIRE_THING'), {});
+      assert.deepEqual(requirableSuiteOptions('thing missing', 'WARDEN_REQUIRE_THING'), { skip: 'thing missing' });
+      process.env['WARDEN_REQUIRE_THING'] = '1';
+      assert.throws(() => requirableSuiteOptions('thing missing', 'WARDEN_REQUIRE_THING'), /thing missing .*forbids skipping/);
+      delete process.env['WARDEN_REQUIRE_THING'];
+      process.env['CI'] = 'true';
+      assert.throws(() => requirableSuiteOptions('thing missing', 'WARDEN_REQUIRE_THING'), /forbids skipping/);
+    } finally {
+      if (saved.ci === undefined) delete process.env['CI'];
+      else process.env['CI'] = saved.ci;
+      if (saved.req === undefined) delete process.env['WARDEN_REQUIRE_THING'];
+      else process.env['WARDEN_REQUIRE_THING'] = saved.req;
     }
   });
 });
