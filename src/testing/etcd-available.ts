@@ -1,23 +1,9 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { requirableSuiteOptions } from './suite-options.js';
+import { findBinary } from './find-binary.js';
 
-/** Finds the `etcd` binary on PATH (or in /usr/bin, /usr/local/bin), or returns undefined. */
+/** Finds the `etcd` binary (WARDEN_ETCD_BIN, else PATH and the usual system folders), or returns undefined. */
 export function findEtcdBinary(): string | undefined {
-  const explicit = process.env['WARDEN_ETCD_BIN'];
-  if (explicit) return explicit;
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/bin', '/usr/local/bin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const candidate = join(dir, 'etcd');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; keep looking
-    }
-  }
-  return undefined;
+  return process.env['WARDEN_ETCD_BIN'] || findBinary('etcd');
 }
 
 const HOW_TO_INSTALL =

@@ -4,27 +4,16 @@
  * `mkfs.vfat` (dosfstools) and `fusermount`.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { waitFor } from './wait-for.js';
 import { requirableSuiteOptions } from './suite-options.js';
+import { findBinary } from './find-binary.js';
 
 const HOW_TO_INSTALL = 'install it with `apt-get install -y fusefat dosfstools fuse3` (Debian/Ubuntu) and make sure /dev/fuse exists';
 
-function findBinary(name: string): string | undefined {
-  for (const dir of [...(process.env['PATH'] ?? '').split(delimiter), '/usr/bin', '/usr/sbin', '/bin', '/sbin']) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
-}
 
 function tools(): { fusefat: string; mkfs: string; fusermount: string } | string {
   const fusefat = findBinary('fusefat');
@@ -55,7 +44,7 @@ export function fuseFatUnavailable(): string | undefined {
     cachedReason = found;
     return found;
   }
-  const dir = spawnSync('mktemp', ['-d', join(tmpdir(), 'warden-fat-probe-XXXXXX')], { encoding: 'utf8' }).stdout.trim();
+  const dir = mkdtempSync(join(tmpdir(), 'warden-fat-probe-'));
   const image = join(dir, 'img');
   const mnt = join(dir, 'mnt');
   let reason: string | undefined;

@@ -14,3 +14,6 @@ export type { FatMount } from './fusefat.js';
 export { sambaSuiteOptions, sambaUnavailable, startSambaShare } from './samba.js';
 export type { SambaShare } from './samba.js';
 export { copyTree } from './copy-tree.js';
+export { findBinary } from './find-binary.js';
+export { isDead, processState } from './process-state.js';
+export { requirableSuiteOptions } from './suite-options.js';

@@ -9,24 +9,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { waitFor } from './wait-for.js';
 import { requirableSuiteOptions } from './suite-options.js';
+import { findBinary } from './find-binary.js';
 
 const HOW_TO_INSTALL = 'install them with `apt-get install -y --no-install-recommends samba smbnetfs fuse3` (Debian/Ubuntu)';
 
-function findBinary(name: string): string | undefined {
-  for (const dir of [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
-}
 
 /** Whether something already listens on TCP port 445 (from /proc/net/tcp*, no connection made). */
 function port445Busy(): boolean {

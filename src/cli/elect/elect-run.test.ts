@@ -5,19 +5,11 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { etcdSuiteOptions, makeTmpDir, startEtcd, startTcpProxy, waitFor, type EtcdCluster, type TmpDir } from '../../testing/index.js';
+import { isDead as dead, processState } from '../../testing/index.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 
 /** State letter of a process, or undefined when it is gone. */
-function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return undefined;
-  }
-}
-const dead = (pid: number): boolean => ['Z', 'X', undefined].includes(processState(pid));
 
 /** One line the supervised command wrote: who (id), with which token, from which PID, what. */
 interface Entry {

@@ -5,25 +5,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { makeTmpDir, waitFor } from '../../testing/index.js';
+import { isDead as dead, processState } from '../../testing/index.js';
 import { ChildGroup, exitStatus, findSetpriv, groupAlive } from './child-group.js';
 import { termLeadMs } from './supervise-term.js';
 
 const FIXTURE = fileURLToPath(new URL('./supervise-fixture.js', import.meta.url));
 
 /** State letter of a process (R, S, T, Z, ...), or undefined when it is gone. */
-function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return undefined;
-  }
-}
-
-function dead(pid: number): boolean {
-  const state = processState(pid);
-  return state === undefined || state === 'Z' || state === 'X';
-}
 
 /** PIDs of the live members of a process group. */
 function members(pgid: number): number[] {
