@@ -44,6 +44,15 @@ const PAGE_KB = 4;
 
 const etcd = await startEtcd();
 const url = etcd.endpoints[0];
+
+// Every DELETE in the store, timed where it is seen: splits a handover or failover into the
+// store's part (signal → the leader's key deleted: resign, or lease expiry after a crash) and
+// the successor's part (deletion seen → successor reports LEADER), the same way for all peers.
+const { Etcd3 } = await import('etcd3');
+const observer = new Etcd3({ hosts: url });
+const deletes = [];
+const deleteWatch = await observer.watch().prefix('').create();
+deleteWatch.on('delete', (kv) => deletes.push({ at: performance.now(), key: kv.key.toString() }));
 const live = new Set();
 process.on('exit', () => {
   for (const proc of live) {
@@ -167,7 +176,7 @@ async function stop(candidates) {
 }
 
 let electionNo = 0;
-const results = new Map(systems.map((system) => [system.name, { cold: [], handover: [], crash: [], cpuMsPerS: [], reqPerS: [], rssMb: [] }]));
+const results = new Map(systems.map((system) => [system.name, { cold: [], handover: [], handoverDelete: [], handoverAcquire: [], crash: [], crashDelete: [], crashAcquire: [], cpuMsPerS: [], reqPerS: [], rssMb: [] }]));
 
 // Cold start, round-robin over the systems so load on the host hits all of them alike.
 // The first group of each system also gives the idle figures, measured with nothing else
@@ -224,7 +233,16 @@ class Queue {
     const t0 = performance.now();
     leader.proc.kill(signal);
     const next = await firstLeader(others, this.system.ttl * 1000 + 30_000);
-    if (next) results.get(this.system.name)[kind].push(next.leaderAt - t0);
+    if (next) {
+      const r = results.get(this.system.name);
+      r[kind].push(next.leaderAt - t0);
+      // The first deletion of one of this election's keys after the signal: the leader's key.
+      const deleted = deletes.find((d) => d.at >= t0 && d.key.includes(`${this.election}/`));
+      if (deleted) {
+        r[`${kind}Delete`].push(deleted.at - t0);
+        r[`${kind}Acquire`].push(next.leaderAt - deleted.at);
+      }
+    }
     this.group.splice(this.group.indexOf(leader), 1);
     await stop([leader]);
     this.leader = next;
@@ -272,7 +290,11 @@ try {
   const metrics = [
     ['cold-start election (ms)', 'cold', 0],
     ['graceful handover (ms)', 'handover', 1],
+    ['  SIGTERM → key deleted (ms)', 'handoverDelete', 1],
+    ['  key deleted → next LEADER (ms)', 'handoverAcquire', 1],
     ['crash failover (ms)', 'crash', 0],
+    ['  kill → key deleted (lease expiry) (ms)', 'crashDelete', 0],
+    ['  key deleted → next LEADER (ms)', 'crashAcquire', 1],
     ['idle CPU per candidate (ms/s)', 'cpuMsPerS', 2],
     ['etcd requests/s per candidate', 'reqPerS', 2],
     ['RSS per candidate (MB)', 'rssMb', 0],
@@ -301,6 +323,8 @@ try {
   );
 } finally {
   for (const proc of live) proc.kill('SIGKILL');
+  await deleteWatch.cancel().catch(() => undefined);
+  observer.close();
   await etcd.close();
 }
 process.exit(0);
