@@ -4,8 +4,10 @@
 // candidates each, same TTL wherever the peer lets us set it.
 //
 // Figures: cold-start election (spawn 3 → first LEADER report), graceful handover (SIGTERM
-// of the leader → next LEADER report), crash failover (kill -9 of the leader → next LEADER
-// report), idle CPU per candidate (/proc/PID/stat, CLI + its watchdog), etcd requests per
+// of the leader → next LEADER report), crash failover (kill -9 of the leader's process → next
+// LEADER report), lost-host failover (kill -9 of the leader's whole process tree at once: for
+// warden the CLI, its watchdog and the command, so no local helper can release anything; for
+// the peers the same as a crash), idle CPU per candidate (/proc/PID/stat, CLI + its watchdog), etcd requests per
 // second per candidate (etcd's grpc_server_msg_received_total), RSS per candidate.
 //
 // Flags: --ttl S (default 2), --trials N (handover and crash trials, default 5), --cold N
@@ -176,7 +178,7 @@ async function stop(candidates) {
 }
 
 let electionNo = 0;
-const results = new Map(systems.map((system) => [system.name, { cold: [], handover: [], handoverDelete: [], handoverAcquire: [], crash: [], crashDelete: [], crashAcquire: [], cpuMsPerS: [], reqPerS: [], rssMb: [] }]));
+const results = new Map(systems.map((system) => [system.name, { cold: [], handover: [], handoverDelete: [], handoverAcquire: [], crash: [], crashDelete: [], crashAcquire: [], host: [], hostDelete: [], hostAcquire: [], cpuMsPerS: [], reqPerS: [], rssMb: [] }]));
 
 // Cold start, round-robin over the systems so load on the host hits all of them alike.
 // The first group of each system also gives the idle figures, measured with nothing else
@@ -223,15 +225,26 @@ class Queue {
   add() {
     if (this.leader) this.group.push(new Candidate(this.system, this.election, `c${++this.n}`));
   }
-  async trial(kind, signal) {
+  async trial(kind, signal, wholeTree = false) {
     const leader = this.leader;
     if (!leader) return;
     const others = this.group.filter((c) => c !== leader && c.leaderAt === undefined);
     // etcd expires leases on a 500 ms tick, and a trial that follows another starts right after
     // one: a random offset keeps kill times from lining up with the ticks.
     await sleep(Math.random() * 1_000);
+    // Descendants first, so no helper sees its parent die and acts on it.
+    const pids = wholeTree ? tree(leader.proc.pid).reverse() : [];
     const t0 = performance.now();
-    leader.proc.kill(signal);
+    if (wholeTree) {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, signal);
+        } catch {
+          // gone
+        }
+      }
+    }
+    else leader.proc.kill(signal);
     const next = await firstLeader(others, this.system.ttl * 1000 + 30_000);
     if (next) {
       const r = results.get(this.system.name);
@@ -249,7 +262,7 @@ class Queue {
   }
 }
 
-async function trials(kind, signal, count, systemsInPlay) {
+async function trials(kind, signal, count, systemsInPlay, wholeTree = false) {
   const queues = systemsInPlay.map((system) => new Queue(system));
   await Promise.all(queues.map((q) => q.fill()));
   for (let t = 0; t < count; t++) {
@@ -258,7 +271,7 @@ async function trials(kind, signal, count, systemsInPlay) {
     // so the trial measures the handover, not a neighbour's module loading.
     await sleep(SETTLE_MS);
     // One system at a time: a trial never shares the host with another system's handover.
-    for (const q of queues) await q.trial(kind, signal);
+    for (const q of queues) await q.trial(kind, signal, wholeTree);
   }
   await Promise.all(queues.map((q) => stop(q.group)));
 }
@@ -286,6 +299,8 @@ try {
   await trials('handover', 'SIGTERM', TRIALS, systems);
   process.stderr.write('crash failover trials\n');
   await trials('crash', 'SIGKILL', TRIALS, systems.filter((system) => system.ttl === TTL));
+  process.stderr.write('lost-host failover trials\n');
+  await trials('host', 'SIGKILL', TRIALS, systems.filter((system) => system.ttl === TTL), true);
   if (values['etcdctl-elect-crash']) await trials('crash', 'SIGKILL', 1, systems.filter((system) => system.ttl !== TTL));
   const metrics = [
     ['cold-start election (ms)', 'cold', 0],
@@ -295,6 +310,9 @@ try {
     ['crash failover (ms)', 'crash', 0],
     ['  kill → key deleted (lease expiry) (ms)', 'crashDelete', 0],
     ['  key deleted → next LEADER (ms)', 'crashAcquire', 1],
+    ['lost-host failover (ms)', 'host', 0],
+    ['  kill → key deleted (lease expiry) (ms)', 'hostDelete', 0],
+    ['  key deleted → next LEADER (ms)', 'hostAcquire', 1],
     ['idle CPU per candidate (ms/s)', 'cpuMsPerS', 2],
     ['etcd requests/s per candidate', 'reqPerS', 2],
     ['RSS per candidate (MB)', 'rssMb', 0],
@@ -317,6 +335,8 @@ try {
   for (const row of rows) console.log(line(row));
   console.log(
     `\nNotes: crash failover is comparable only at the same TTL (${TTL} s): warden, etcd3 and etcdctl lock --ttl.` +
+      ' On a crash of the warden CLI its watchdog (a separate process) kills the command, then revokes the lease: no TTL wait.' +
+      ' Lost-host failover kills every process of the candidate at once, so the lease must expire on etcd for every system.' +
       ' `etcdctl elect` cannot set its TTL (60 s in 3.4), so its crash failover is only measured with --etcdctl-elect-crash,' +
       ' and its idle figures reflect a 60 s lease (keepalive every 20 s). Idle CPU of warden counts the CLI, its watchdog and its child.' +
       ` Host: ${cpus().length} CPUs, load average at the end ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
