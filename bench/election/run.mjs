@@ -11,9 +11,11 @@
 // second per candidate (etcd's grpc_server_msg_received_total), RSS per candidate.
 //
 // Flags: --ttl S (default 2), --trials N (handover and crash trials, default 5), --cold N
-// (default 3), --idle S (idle window, default 5), --settle S (pause before each trial,
-// default 3), --etcdctl-elect-crash (also measure one
-// crash failover of `etcdctl elect`, whose TTL is fixed at 60 s: adds about a minute).
+// (default 3), --idle S (idle window, default 10), --warm S (wait after the first LEADER
+// before the idle window, default 20: in the first 10–20 s a Node process still runs V8's
+// memory-reducing collections and optimising compiles, 2–3× its steady idle CPU, for the Node
+// peers alike), --settle S (pause before each trial, default 3), --etcdctl-elect-crash (also
+// measure one crash failover of `etcdctl elect`, whose TTL is fixed at 60 s: adds a minute).
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -31,7 +33,8 @@ const { values } = parseArgs({
     ttl: { type: 'string', default: '2' },
     trials: { type: 'string', default: '5' },
     cold: { type: 'string', default: '3' },
-    idle: { type: 'string', default: '5' },
+    idle: { type: 'string', default: '10' },
+    warm: { type: 'string', default: '20' },
     settle: { type: 'string', default: '3' },
     'etcdctl-elect-crash': { type: 'boolean', default: false },
   },
@@ -40,6 +43,7 @@ const TTL = Number(values.ttl);
 const TRIALS = Number(values.trials);
 const COLD = Number(values.cold);
 const IDLE_S = Number(values.idle);
+const WARM_S = Number(values.warm);
 const SETTLE_MS = Number(values.settle) * 1000;
 const CLK_TCK = 100;
 const PAGE_KB = 4;
@@ -191,7 +195,7 @@ async function coldStart(system, withIdle) {
   const leader = await firstLeader(group, 30_000);
   if (leader) r.cold.push(leader.leaderAt - t0);
   if (withIdle) {
-    await sleep(1_500);
+    await sleep(WARM_S * 1000);
     const pids = group.flatMap((c) => tree(c.proc.pid));
     const before = usage(pids);
     const m0 = await grpcMessages();
@@ -288,7 +292,7 @@ const fmt = (v, digits) => (v === undefined ? 'n/a' : v.toFixed(digits));
 
 try {
   process.stderr.write(`load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; `);
-  process.stderr.write(`etcd ${url}; TTL ${TTL} s; ${COLD} cold starts, ${TRIALS} handover and crash trials, ${IDLE_S} s idle window\n`);
+  process.stderr.write(`etcd ${url}; TTL ${TTL} s; ${COLD} cold starts, ${TRIALS} handover and crash trials, ${IDLE_S} s idle window after ${WARM_S} s\n`);
   for (let i = 0; i < COLD; i++) {
     for (const system of systems) {
       process.stderr.write(`cold start ${i + 1}/${COLD}: ${system.name}\n`);
