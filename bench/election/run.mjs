@@ -4,14 +4,18 @@
 // candidates each, same TTL wherever the peer lets us set it.
 //
 // Figures: cold-start election (spawn 3 → first LEADER report), graceful handover (SIGTERM
-// of the leader → next LEADER report), crash failover (kill -9 of the leader → next LEADER
-// report), idle CPU per candidate (/proc/PID/stat, CLI + its watchdog), etcd requests per
+// of the leader → next LEADER report), crash failover (kill -9 of the leader's process → next
+// LEADER report), lost-host failover (kill -9 of the leader's whole process tree at once: for
+// warden the CLI, its watchdog and the command, so no local helper can release anything; for
+// the peers the same as a crash), idle CPU per candidate (/proc/PID/stat, CLI + its watchdog), etcd requests per
 // second per candidate (etcd's grpc_server_msg_received_total), RSS per candidate.
 //
 // Flags: --ttl S (default 2), --trials N (handover and crash trials, default 5), --cold N
-// (default 3), --idle S (idle window, default 5), --settle S (pause before each trial,
-// default 3), --etcdctl-elect-crash (also measure one
-// crash failover of `etcdctl elect`, whose TTL is fixed at 60 s: adds about a minute).
+// (default 3), --idle S (idle window, default 10), --warm S (wait after the first LEADER
+// before the idle window, default 20: in the first 10–20 s a Node process still runs V8's
+// memory-reducing collections and optimising compiles, 2–3× its steady idle CPU, for the Node
+// peers alike), --settle S (pause before each trial, default 3), --etcdctl-elect-crash (also
+// measure one crash failover of `etcdctl elect`, whose TTL is fixed at 60 s: adds a minute).
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -29,7 +33,8 @@ const { values } = parseArgs({
     ttl: { type: 'string', default: '2' },
     trials: { type: 'string', default: '5' },
     cold: { type: 'string', default: '3' },
-    idle: { type: 'string', default: '5' },
+    idle: { type: 'string', default: '10' },
+    warm: { type: 'string', default: '20' },
     settle: { type: 'string', default: '3' },
     'etcdctl-elect-crash': { type: 'boolean', default: false },
   },
@@ -38,12 +43,22 @@ const TTL = Number(values.ttl);
 const TRIALS = Number(values.trials);
 const COLD = Number(values.cold);
 const IDLE_S = Number(values.idle);
+const WARM_S = Number(values.warm);
 const SETTLE_MS = Number(values.settle) * 1000;
 const CLK_TCK = 100;
 const PAGE_KB = 4;
 
 const etcd = await startEtcd();
 const url = etcd.endpoints[0];
+
+// Every DELETE in the store, timed where it is seen: splits a handover or failover into the
+// store's part (signal → the leader's key deleted: resign, or lease expiry after a crash) and
+// the successor's part (deletion seen → successor reports LEADER), the same way for all peers.
+const { Etcd3 } = await import('etcd3');
+const observer = new Etcd3({ hosts: url });
+const deletes = [];
+const deleteWatch = await observer.watch().prefix('').create();
+deleteWatch.on('delete', (kv) => deletes.push({ at: performance.now(), key: kv.key.toString() }));
 const live = new Set();
 process.on('exit', () => {
   for (const proc of live) {
@@ -167,7 +182,7 @@ async function stop(candidates) {
 }
 
 let electionNo = 0;
-const results = new Map(systems.map((system) => [system.name, { cold: [], handover: [], crash: [], cpuMsPerS: [], reqPerS: [], rssMb: [] }]));
+const results = new Map(systems.map((system) => [system.name, { cold: [], handover: [], handoverDelete: [], handoverAcquire: [], crash: [], crashDelete: [], crashAcquire: [], host: [], hostDelete: [], hostAcquire: [], cpuMsPerS: [], reqPerS: [], rssMb: [] }]));
 
 // Cold start, round-robin over the systems so load on the host hits all of them alike.
 // The first group of each system also gives the idle figures, measured with nothing else
@@ -180,7 +195,7 @@ async function coldStart(system, withIdle) {
   const leader = await firstLeader(group, 30_000);
   if (leader) r.cold.push(leader.leaderAt - t0);
   if (withIdle) {
-    await sleep(1_500);
+    await sleep(WARM_S * 1000);
     const pids = group.flatMap((c) => tree(c.proc.pid));
     const before = usage(pids);
     const m0 = await grpcMessages();
@@ -214,24 +229,44 @@ class Queue {
   add() {
     if (this.leader) this.group.push(new Candidate(this.system, this.election, `c${++this.n}`));
   }
-  async trial(kind, signal) {
+  async trial(kind, signal, wholeTree = false) {
     const leader = this.leader;
     if (!leader) return;
     const others = this.group.filter((c) => c !== leader && c.leaderAt === undefined);
     // etcd expires leases on a 500 ms tick, and a trial that follows another starts right after
     // one: a random offset keeps kill times from lining up with the ticks.
     await sleep(Math.random() * 1_000);
+    // Descendants first, so no helper sees its parent die and acts on it.
+    const pids = wholeTree ? tree(leader.proc.pid).reverse() : [];
     const t0 = performance.now();
-    leader.proc.kill(signal);
+    if (wholeTree) {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, signal);
+        } catch {
+          // gone
+        }
+      }
+    }
+    else leader.proc.kill(signal);
     const next = await firstLeader(others, this.system.ttl * 1000 + 30_000);
-    if (next) results.get(this.system.name)[kind].push(next.leaderAt - t0);
+    if (next) {
+      const r = results.get(this.system.name);
+      r[kind].push(next.leaderAt - t0);
+      // The first deletion of one of this election's keys after the signal: the leader's key.
+      const deleted = deletes.find((d) => d.at >= t0 && d.key.includes(`${this.election}/`));
+      if (deleted) {
+        r[`${kind}Delete`].push(deleted.at - t0);
+        r[`${kind}Acquire`].push(next.leaderAt - deleted.at);
+      }
+    }
     this.group.splice(this.group.indexOf(leader), 1);
     await stop([leader]);
     this.leader = next;
   }
 }
 
-async function trials(kind, signal, count, systemsInPlay) {
+async function trials(kind, signal, count, systemsInPlay, wholeTree = false) {
   const queues = systemsInPlay.map((system) => new Queue(system));
   await Promise.all(queues.map((q) => q.fill()));
   for (let t = 0; t < count; t++) {
@@ -240,7 +275,7 @@ async function trials(kind, signal, count, systemsInPlay) {
     // so the trial measures the handover, not a neighbour's module loading.
     await sleep(SETTLE_MS);
     // One system at a time: a trial never shares the host with another system's handover.
-    for (const q of queues) await q.trial(kind, signal);
+    for (const q of queues) await q.trial(kind, signal, wholeTree);
   }
   await Promise.all(queues.map((q) => stop(q.group)));
 }
@@ -257,7 +292,7 @@ const fmt = (v, digits) => (v === undefined ? 'n/a' : v.toFixed(digits));
 
 try {
   process.stderr.write(`load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; `);
-  process.stderr.write(`etcd ${url}; TTL ${TTL} s; ${COLD} cold starts, ${TRIALS} handover and crash trials, ${IDLE_S} s idle window\n`);
+  process.stderr.write(`etcd ${url}; TTL ${TTL} s; ${COLD} cold starts, ${TRIALS} handover and crash trials, ${IDLE_S} s idle window after ${WARM_S} s\n`);
   for (let i = 0; i < COLD; i++) {
     for (const system of systems) {
       process.stderr.write(`cold start ${i + 1}/${COLD}: ${system.name}\n`);
@@ -268,11 +303,20 @@ try {
   await trials('handover', 'SIGTERM', TRIALS, systems);
   process.stderr.write('crash failover trials\n');
   await trials('crash', 'SIGKILL', TRIALS, systems.filter((system) => system.ttl === TTL));
+  process.stderr.write('lost-host failover trials\n');
+  await trials('host', 'SIGKILL', TRIALS, systems.filter((system) => system.ttl === TTL), true);
   if (values['etcdctl-elect-crash']) await trials('crash', 'SIGKILL', 1, systems.filter((system) => system.ttl !== TTL));
   const metrics = [
     ['cold-start election (ms)', 'cold', 0],
     ['graceful handover (ms)', 'handover', 1],
+    ['  SIGTERM → key deleted (ms)', 'handoverDelete', 1],
+    ['  key deleted → next LEADER (ms)', 'handoverAcquire', 1],
     ['crash failover (ms)', 'crash', 0],
+    ['  kill → key deleted (lease expiry) (ms)', 'crashDelete', 0],
+    ['  key deleted → next LEADER (ms)', 'crashAcquire', 1],
+    ['lost-host failover (ms)', 'host', 0],
+    ['  kill → key deleted (lease expiry) (ms)', 'hostDelete', 0],
+    ['  key deleted → next LEADER (ms)', 'hostAcquire', 1],
     ['idle CPU per candidate (ms/s)', 'cpuMsPerS', 2],
     ['etcd requests/s per candidate', 'reqPerS', 2],
     ['RSS per candidate (MB)', 'rssMb', 0],
@@ -295,12 +339,16 @@ try {
   for (const row of rows) console.log(line(row));
   console.log(
     `\nNotes: crash failover is comparable only at the same TTL (${TTL} s): warden, etcd3 and etcdctl lock --ttl.` +
+      ' On a crash of the warden CLI its watchdog (a separate process) kills the command, then revokes the lease: no TTL wait.' +
+      ' Lost-host failover kills every process of the candidate at once, so the lease must expire on etcd for every system.' +
       ' `etcdctl elect` cannot set its TTL (60 s in 3.4), so its crash failover is only measured with --etcdctl-elect-crash,' +
       ' and its idle figures reflect a 60 s lease (keepalive every 20 s). Idle CPU of warden counts the CLI, its watchdog and its child.' +
       ` Host: ${cpus().length} CPUs, load average at the end ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
   );
 } finally {
   for (const proc of live) proc.kill('SIGKILL');
+  await deleteWatch.cancel().catch(() => undefined);
+  observer.close();
   await etcd.close();
 }
 process.exit(0);

@@ -54,6 +54,29 @@ describe('session deadline (memory backend, manual clock)', () => {
     assert.deepEqual(backend.leases(), []);
   });
 
+  test('onDeadline reports each move of the deadline, until unsubscribed or the session ends', async () => {
+    const clock = new ManualClock();
+    const backend = createMemoryBackend({ clock });
+    const session = await Session.create(backend, { ttlMs: 3_000, clock });
+    const seen: number[] = [];
+    const unsubscribe = session.onDeadline((deadline) => {
+      assert.equal(deadline, session.deadline(), 'the listener sees the new deadline in place');
+      seen.push(deadline);
+    });
+    session.onDeadline(() => {
+      throw new Error('a failing listener');
+    });
+    for (let i = 0; i < 12; i++) await clock.advance(250);
+    assert.ok(seen.length >= 2, `moves seen: ${seen.length}`);
+    assert.ok(seen.every((d, i) => i === 0 || d > seen[i - 1]!), 'the deadline only moves forward');
+    assert.equal(session.isLive(), true, 'a throwing listener does not hurt the session');
+    unsubscribe();
+    const count = seen.length;
+    for (let i = 0; i < 12; i++) await clock.advance(250);
+    assert.equal(seen.length, count);
+    await session.close();
+  });
+
   test('with the store unreachable the signal aborts (deadline) strictly before the store expires the lease', async () => {
     const clock = new ManualClock();
     const backend = createMemoryBackend({ clock });

@@ -131,6 +131,7 @@ export class Session implements AsyncDisposable {
   #stallTimer: TimerHandle | undefined;
   #stallExpected = 0;
   readonly #stallIntervalMs: number;
+  readonly #deadlineListeners = new Set<(deadline: number) => void>();
   #closing: Promise<void> | undefined;
   /** Send time of the last acknowledged keepalive (or of the grant). */
   #lastAckSentAt: number;
@@ -189,6 +190,17 @@ export class Session implements AsyncDisposable {
   /** Returns the local deadline in ms on the clock's monotonic scale (`performance.now()` by default). */
   deadline(): number {
     return this.#deadline;
+  }
+
+  /**
+   * Calls `listener` with the new deadline each time an acknowledged keepalive moves it
+   * forward (a few times per TTL); returns a function that removes the listener. Lets a
+   * caller mirror the deadline elsewhere (e.g. a watchdog process) without polling. A
+   * listener that throws is ignored.
+   */
+  onDeadline(listener: (deadline: number) => void): () => void {
+    this.#deadlineListeners.add(listener);
+    return () => this.#deadlineListeners.delete(listener);
   }
 
   /** Returns the ms left before the local deadline (0 when past it). */
@@ -330,6 +342,7 @@ export class Session implements AsyncDisposable {
     if (this.#controller.signal.aborted) return;
     for (const t of [this.#deadlineTimer, this.#keepaliveTimer, this.#stallTimer]) if (t !== undefined) this.clock.clearTimeout(t);
     this.#deadlineTimer = this.#keepaliveTimer = this.#stallTimer = undefined;
+    this.#deadlineListeners.clear();
     this.#controller.abort(new SessionEndedError(reason, message, cause === undefined ? {} : { cause }));
     emit(this.metrics, 'sessionEnded', { leaseId: this.leaseId, reason });
   }
@@ -393,6 +406,13 @@ export class Session implements AsyncDisposable {
           if (deadline > this.#deadline) {
             this.#deadline = deadline;
             this.#armDeadline();
+            for (const listener of this.#deadlineListeners) {
+              try {
+                listener(deadline);
+              } catch {
+                // a listener's failure is its own
+              }
+            }
           }
           const now = this.clock.now();
           if (sentAt > this.#lastAckSentAt) this.#lastAckSentAt = sentAt;

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { etcdSuiteOptions, makeTmpDir, startEtcd, startTcpProxy, waitFor, type EtcdCluster, type TmpDir } from '../../testing/index.js';
 import { isDead as dead, processState } from '../../testing/index.js';
+import { findSetpriv } from './child-group.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 
@@ -70,6 +71,26 @@ function startCli(endpoint: string, id: string, extra: string[], command: string
   createInterface({ input: proc.stderr! }).on('line', (line) => stderr.push(line));
   const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   return { id, process: proc, stderr, exit };
+}
+
+/** PID of the watchdog process of a CLI (waits until it runs). */
+function watchdogOf(cli: Cli): Promise<number> {
+  return waitFor(
+    () =>
+      readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .map(Number)
+        .find((pid) => {
+          try {
+            const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+            const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+            return ppid === cli.process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('warden-watchdog') && !dead(pid);
+          } catch {
+            return false;
+          }
+        }),
+    { what: `the watchdog of CLI ${cli.id}` },
+  );
 }
 
 const isLeader = (cli: Cli): boolean => cli.stderr.filter((l) => /^(LEADER|FOLLOWER) /.test(l)).at(-1)?.startsWith('LEADER') ?? false;
@@ -139,6 +160,47 @@ describe('warden elect run against a real etcd', etcdSuiteOptions(), () => {
       assert.ok(dead(first.pid), 'the old child is dead once the next one runs');
       assert.ok(next.token > first.token);
       await waitFor(() => readEntries(file).filter((e) => e.id === next.id).length > 3, { what: 'a few ticks of the new child' });
+      assertSerialTerms(readEntries(file));
+    } catch (error) {
+      throw withDiagnostics(error, clis, file);
+    } finally {
+      await stopAll(clis);
+    }
+  });
+
+  test('kill -9 of the leader CLI (TTL 30 s): its watchdog kills the group, then revokes the lease, so the next leader starts without waiting for the TTL', async () => {
+    const { name, file } = fresh();
+    const clis = ['a', 'b'].map((id) => startCli(endpoint, id, ['--name', name, '--ttl', '30'], workload(file)));
+    try {
+      const first = await waitFor(() => readEntries(file).find((e) => e.what === 'start'), { what: 'first child start', timeoutMs: 20_000 });
+      const leader = clis.find((cli) => cli.id === first.id)!;
+      await watchdogOf(leader);
+      leader.process.kill('SIGKILL');
+      // Far below the 30 s TTL: only a revoked lease can explain a successor this soon.
+      const next = await waitFor(() => readEntries(file).find((e) => e.what === 'start' && e.id !== leader.id), { what: 'next child start', timeoutMs: 15_000 });
+      assert.ok(dead(first.pid), 'the old child is dead once the next one runs');
+      assert.ok(next.token > first.token);
+      await waitFor(() => readEntries(file).filter((e) => e.id === next.id).length > 3, { what: 'a few ticks of the new child' });
+      assertSerialTerms(readEntries(file));
+    } catch (error) {
+      throw withDiagnostics(error, clis, file);
+    } finally {
+      await stopAll(clis);
+    }
+  });
+
+  test('kill -9 of the leader CLI and its watchdog (a lost host, TTL 2 s): the next leader waits for etcd to expire the lease', { skip: findSetpriv() ? false : 'setpriv (util-linux) not installed: nothing kills the command when CLI and watchdog die together' }, async () => {
+    const { name, file } = fresh();
+    const clis = ['a', 'b'].map((id) => startCli(endpoint, id, ['--name', name, '--ttl', '2'], workload(file)));
+    try {
+      const first = await waitFor(() => readEntries(file).find((e) => e.what === 'start'), { what: 'first child start', timeoutMs: 20_000 });
+      const leader = clis.find((cli) => cli.id === first.id)!;
+      const watchdog = await watchdogOf(leader);
+      process.kill(watchdog, 'SIGKILL');
+      leader.process.kill('SIGKILL');
+      const next = await waitFor(() => readEntries(file).find((e) => e.what === 'start' && e.id !== leader.id), { what: 'next child start', timeoutMs: 15_000 });
+      assert.ok(dead(first.pid), 'the old child died with its CLI (setpriv --pdeathsig)');
+      assert.ok(next.token > first.token);
       assertSerialTerms(readEntries(file));
     } catch (error) {
       throw withDiagnostics(error, clis, file);
@@ -266,22 +328,7 @@ describe('warden elect run against a real etcd', etcdSuiteOptions(), () => {
     const a = startCli(endpoint, 'a', ['--name', name, '--ttl', '2'], workload(file));
     try {
       const first = await waitFor(() => readEntries(file).find((e) => e.what === 'start'), { what: 'a starts', timeoutMs: 20_000 });
-      const watchdog = await waitFor(
-        () =>
-          readdirSync('/proc')
-            .filter((entry) => /^\d+$/.test(entry))
-            .map(Number)
-            .find((pid) => {
-              try {
-                const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-                const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-                return ppid === a.process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('warden-watchdog') && !dead(pid);
-              } catch {
-                return false;
-              }
-            }),
-        { what: 'the watchdog process' },
-      );
+      const watchdog = await watchdogOf(a);
       process.kill(watchdog, 'SIGKILL');
       assert.equal(await a.exit, 1);
       assert.ok(dead(first.pid));

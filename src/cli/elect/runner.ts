@@ -48,7 +48,7 @@ export async function runElect(options: ElectRunOptions, io: RunnerIo): Promise<
   }
   const fatalController = new AbortController();
   // Started alongside the first session, so it costs no start-up latency.
-  const watchdogStarting = Watchdog.start().then((started) => {
+  const watchdogStarting = Watchdog.start({ endpoints: options.endpoints }).then((started) => {
     started.onUnexpectedExit((code, signal) => fatalController.abort(`watchdog process exited (code ${code}, signal ${signal})`));
     return started;
   });
@@ -86,8 +86,12 @@ export async function runElect(options: ElectRunOptions, io: RunnerIo): Promise<
       lastError = '';
       backoffMs = 250;
 
+      let guard: Watchdog | undefined;
       try {
-        const guard = await watchdogStarting;
+        guard = await watchdogStarting;
+        // Should this process die, the watchdog revokes the lease once the command's group is
+        // gone: the next candidate leads at once instead of after the TTL.
+        guard.setLease(session.leaseId);
         const contend = contender(session, options.target, options.id);
         while (!shutdown.aborted && !session.signal.aborted && !fatalController.signal.aborted) {
           announce('FOLLOWER');
@@ -138,6 +142,7 @@ export async function runElect(options: ElectRunOptions, io: RunnerIo): Promise<
         // Revoke even after a lost deadline: the lease may still live, and revoking frees the
         // election for the others now rather than at expiry.
         await session.close().catch(() => undefined);
+        guard?.setLease(undefined);
       }
       if (!shutdown.aborted && !fatalController.signal.aborted && session.signal.aborted) {
         const reason = session.signal.reason as { reason?: string } | undefined;

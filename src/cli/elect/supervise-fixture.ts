@@ -2,7 +2,8 @@
  * Test fixture (not a test): a stand-in for the CLI that starts a watchdog and a child group,
  * prints `{"child":PID,"watchdog":PID}` and keeps renewing the deadline, so tests can
  * kill -9 or SIGSTOP it and watch what happens to the child.
- * argv[2]: JSON `{ setpriv: boolean, renewEveryMs, termInMs, killInMs, command, args }`.
+ * argv[2]: JSON `{ setpriv: boolean, renewEveryMs, termInMs, killInMs, command, args }`, plus
+ * optionally `endpoints` and `lease` (the watchdog revokes that lease when the fixture dies).
  */
 import { writeSync } from 'node:fs';
 import { ChildGroup, findSetpriv } from './child-group.js';
@@ -16,6 +17,8 @@ interface FixtureOptions {
   killInMs: number;
   command: string;
   args: string[];
+  endpoints?: string[];
+  lease?: string;
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as FixtureOptions & { dieRightAfterSpawn?: boolean; hold?: boolean };
@@ -26,7 +29,8 @@ if (options.dieRightAfterSpawn) {
   writeSync(1, `${JSON.stringify({ child: child.pid, watchdog: 0 })}\n`);
   process.kill(process.pid, 'SIGKILL');
 }
-const watchdog = await Watchdog.start({ kind: options.watchdog });
+const watchdog = await Watchdog.start({ kind: options.watchdog, endpoints: options.endpoints ?? [] });
+if (options.lease !== undefined) watchdog.setLease(options.lease);
 const renew = (): void => {
   const now = performance.now();
   watchdog.setDeadline(now + options.termInMs, now + options.killInMs);

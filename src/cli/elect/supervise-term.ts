@@ -65,15 +65,11 @@ export async function superviseTerm(options: SuperviseTermOptions): Promise<Term
   const lead = termLeadMs(session, options.graceMs);
   let fed = session.deadline();
   watchdog.setDeadline(fed - lead, fed);
-  const feed = (): void => {
-    const deadline = session.deadline();
-    if (deadline !== fed) {
-      fed = deadline;
-      watchdog.setDeadline(fed - lead, fed);
-    }
-  };
-  // Poll rather than hook: the deadline moves only on keepalive acks, a few times per TTL.
-  const feeder = setInterval(feed, Math.max(20, Math.min(250, Math.floor(session.keepaliveIntervalMs / 4))));
+  // Fed on each move of the deadline (a keepalive ack), not by polling: no wake-ups in between.
+  const stopFeeding = session.onDeadline((deadline) => {
+    fed = deadline;
+    watchdog.setDeadline(fed - lead, fed);
+  });
   let unsubscribe = (): void => undefined;
   try {
     // Right before acting: a pause since the campaign won must not start a stale term.
@@ -109,7 +105,7 @@ export async function superviseTerm(options: SuperviseTermOptions): Promise<Term
     }
 
     if (fatal.aborted) {
-      clearInterval(feeder);
+      stopFeeding();
       await child.stop({ graceMs: options.graceMs, killByMs: session.deadline() });
       return { kind: 'fatal', why: String(fatal.reason) };
     }
@@ -119,7 +115,7 @@ export async function superviseTerm(options: SuperviseTermOptions): Promise<Term
       await child.stop({ signal, graceMs: options.graceMs });
       return { kind: 'shutdown' };
     }
-    clearInterval(feeder);
+    stopFeeding();
     const deadline = fed;
     const exited = child.exited;
     // A child that died near the deadline was stopped by the watchdog, not by its own choice.
@@ -133,7 +129,7 @@ export async function superviseTerm(options: SuperviseTermOptions): Promise<Term
     const why = reason?.reason ?? (watchdogFired || nearDeadline ? 'deadline' : exited ? 'child stopped at the deadline' : 'ended');
     return shutdown.aborted ? { kind: 'shutdown' } : { kind: 'lost', why };
   } finally {
-    clearInterval(feeder);
+    stopFeeding();
     unsubscribe();
     watchdog.release();
   }

@@ -4,12 +4,32 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { makeTmpDir, waitFor } from '../../testing/index.js';
+import { etcdSuiteOptions, makeTmpDir, startEtcd, waitFor } from '../../testing/index.js';
 import { isDead as dead, processState } from '../../testing/index.js';
 import { ChildGroup, exitStatus, findSetpriv, groupAlive } from './child-group.js';
 import { termLeadMs } from './supervise-term.js';
+import { toMonotonicNs, toUptimeCs } from './watchdog.js';
+import { WATCHDOG_SCRIPT } from './watchdog-sh.js';
 
 const FIXTURE = fileURLToPath(new URL('./supervise-fixture.js', import.meta.url));
+const WATCHDOG_MAIN = fileURLToPath(new URL('./watchdog-main.js', import.meta.url));
+
+/** A watchdog process driven by hand: raw writes to its stdin, its report lines collected. */
+function rawWatchdog(kind: 'bash' | 'node'): { process: ChildProcess; lines: string[]; at: (ms: number) => string } {
+  const proc =
+    kind === 'bash'
+      ? spawn('/bin/bash', ['-c', WATCHDOG_SCRIPT, 'warden-watchdog'], { stdio: ['pipe', 'pipe', 'inherit'] })
+      : spawn(process.execPath, [WATCHDOG_MAIN], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  createInterface({ input: proc.stdout! }).on('line', (line) => lines.push(line));
+  const at = (ms: number): string => String(kind === 'bash' ? toUptimeCs(performance.now() + ms) : toMonotonicNs(performance.now() + ms));
+  return { process: proc, lines, at };
+}
+
+/** A `sleep` alone in its own process group (its PID is the group id). */
+function victim(): ChildProcess {
+  return spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
+}
 
 /** State letter of a process (R, S, T, Z, ...), or undefined when it is gone. */
 
@@ -52,6 +72,8 @@ async function startFixture(options: {
   args: string[];
   dieRightAfterSpawn?: boolean;
   hold?: boolean;
+  endpoints?: string[];
+  lease?: string;
 }): Promise<Fixture> {
   const proc = spawn(process.execPath, [FIXTURE, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
@@ -91,6 +113,28 @@ describe('child supervision (real processes)', () => {
         await waitFor(() => dead(fixture.watchdog), { what: 'watchdog exit' });
       } finally {
         await cleanup(fixture);
+      }
+    });
+
+    test(`[${kind} watchdog] a message cut by a read timeout is kept: the rest of the line completes it`, async () => {
+      const watchdog = rawWatchdog(kind);
+      const group = victim();
+      try {
+        await waitFor(() => watchdog.lines.includes('ready'), { what: 'watchdog ready' });
+        // SIGTERM due in 300 ms: the watchdog's wait for input times out then, mid-line.
+        watchdog.process.stdin!.write(`D ${watchdog.at(300)} ${watchdog.at(60_000)}\nG ${group.pid}\n`);
+        await waitFor(() => watchdog.lines.includes(`guard ${group.pid}`), { what: 'first guard' });
+        watchdog.process.stdin!.write('G 4');
+        await waitFor(() => watchdog.lines.includes(`term ${group.pid}`), { what: 'SIGTERM at the first deadline', timeoutMs: 5_000 });
+        watchdog.process.stdin!.write('242\n');
+        await waitFor(() => watchdog.lines.includes('guard 4242'), { what: 'the split G line read whole' });
+        watchdog.process.stdin!.write('R\n');
+        watchdog.process.stdin!.end();
+        await waitFor(() => dead(watchdog.process.pid!), { what: 'watchdog exit' });
+        assert.ok(!watchdog.lines.includes('kill 4242'), 'released groups are not killed');
+      } finally {
+        group.kill('SIGKILL');
+        watchdog.process.kill('SIGKILL');
       }
     });
 
@@ -240,4 +284,46 @@ describe('child supervision (real processes)', () => {
     assert.equal(termLeadMs({ ttlMs: 10_000, safetyMarginMs: 1_000, keepaliveIntervalMs: 3_333 }, 1_000), 1_000);
     assert.equal(termLeadMs({ ttlMs: 10_000, safetyMarginMs: 1_000, keepaliveIntervalMs: 3_333 }, 0), 0);
   });
+});
+
+/** POSTs to etcd's JSON gateway and returns the parsed answer. */
+async function gateway(endpoint: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(new URL(path, endpoint), { method: 'POST', body: JSON.stringify(body) });
+  return (await res.json()) as Record<string, unknown>;
+}
+
+describe('the watchdog revokes the lease of a dead CLI (real etcd)', etcdSuiteOptions(), () => {
+  for (const kind of ['bash', 'node'] as const) {
+    test(`[${kind} watchdog] kill -9 of the parent: the group is killed, then the lease is revoked long before its TTL`, async () => {
+      await using etcd = await startEtcd();
+      const endpoint = etcd.endpoints[0]!;
+      const grant = await gateway(endpoint, '/v3/lease/grant', { TTL: 60 });
+      const lease = String(grant['ID']);
+      const fixture = await startFixture({
+        watchdog: kind,
+        setpriv: false,
+        renewEveryMs: 100,
+        termInMs: 60_000,
+        killInMs: 60_000,
+        command: 'bash',
+        args: WITH_GRANDCHILD,
+        endpoints: ['http://127.0.0.1:1', endpoint],
+        lease,
+      });
+      try {
+        await waitFor(() => members(fixture.child).length === 2, { what: 'child and grandchild running' });
+        const group = members(fixture.child);
+        const ttl = async (): Promise<number> => Number((await gateway(endpoint, '/v3/lease/timetolive', { ID: lease }))['TTL']);
+        assert.ok((await ttl()) > 0, 'the lease lives while the parent does');
+        fixture.process.kill('SIGKILL');
+        // A 60 s lease gone within seconds: only the watchdog's revoke explains it (the first,
+        // unreachable endpoint is skipped).
+        await waitFor(async () => (await ttl()) === -1, { what: 'lease revoked', timeoutMs: 10_000 });
+        assert.ok(group.every(dead), 'the group was gone before the lease');
+        await waitFor(() => dead(fixture.watchdog), { what: 'watchdog exit' });
+      } finally {
+        await cleanup(fixture);
+      }
+    });
+  }
 });

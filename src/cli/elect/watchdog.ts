@@ -66,13 +66,17 @@ export class Watchdog {
     });
   }
 
-  /** Starts a watchdog process and waits until it is ready to guard. */
-  static async start(options: { kind?: WatchdogKind } = {}): Promise<Watchdog> {
+  /**
+   * Starts a watchdog process and waits until it is ready to guard. `endpoints`: the etcd
+   * client URLs on which it revokes the lease set with {@link setLease} if this process dies.
+   */
+  static async start(options: { kind?: WatchdogKind; endpoints?: readonly string[] } = {}): Promise<Watchdog> {
     const kind = options.kind ?? defaultWatchdogKind();
+    const endpoints = options.endpoints ?? [];
     const [file, args] =
       kind === 'bash'
-        ? ['/bin/bash', ['-c', WATCHDOG_SCRIPT, 'warden-watchdog']]
-        : [process.execPath, ['--max-old-space-size=16', fileURLToPath(new URL('./watchdog-main.js', import.meta.url))]];
+        ? ['/bin/bash', ['-c', WATCHDOG_SCRIPT, 'warden-watchdog', ...endpoints]]
+        : [process.execPath, ['--max-old-space-size=16', fileURLToPath(new URL('./watchdog-main.js', import.meta.url)), ...endpoints]];
     const child = spawn(file, args, { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
     const watchdog = new Watchdog(child, kind);
     const lines = createInterface({ input: child.stdout! });
@@ -93,7 +97,7 @@ export class Watchdog {
         watchdog.#guarded.get(Number(pgid))?.();
         watchdog.#guarded.delete(Number(pgid));
       }
-      if ((kind === 'term' || kind === 'kill') && pgid !== undefined) {
+      if ((kind === 'term' || kind === 'kill') && pgid !== undefined && /^[0-9]+$/.test(pgid)) {
         for (const listener of watchdog.#listeners) listener({ kind, pgid: Number(pgid) });
       }
     });
@@ -122,8 +126,20 @@ export class Watchdog {
 
   /** Sets the deadlines (performance.now() scale): SIGTERM the group at termAt, SIGKILL at killAt. */
   setDeadline(termAtMs: number, killAtMs: number): void {
-    if (this.kind === 'bash') this.#send(`D ${toUptimeCs(termAtMs)} ${toUptimeCs(killAtMs)}`);
-    else this.#send(`D ${toMonotonicNs(termAtMs)} ${toMonotonicNs(killAtMs)}`);
+    if (this.kind === 'bash') {
+      // One read of /proc/uptime for both: the two deadlines keep their exact distance.
+      const killCs = toUptimeCs(killAtMs);
+      this.#send(`D ${killCs - Math.ceil((killAtMs - termAtMs) / 10)} ${killCs}`);
+    } else this.#send(`D ${toMonotonicNs(termAtMs)} ${toMonotonicNs(killAtMs)}`);
+  }
+
+  /**
+   * Tells the watchdog the lease to revoke if this process dies (undefined: none). It revokes
+   * it only once the guarded group is gone, so a successor is elected at once after a crash of
+   * this process, without a command of two terms running at the same time.
+   */
+  setLease(leaseId: string | undefined): void {
+    this.#send(`L ${leaseId ?? '0'}`);
   }
 
   /**
