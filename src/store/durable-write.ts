@@ -9,6 +9,12 @@ import type { Readable } from 'node:stream';
 import { StoreError } from './errors.js';
 
 const WRITE_BATCH = 1024 * 1024;
+/**
+ * Flush written data every this many bytes while the upload is still arriving, so the disk
+ * works during the upload instead of after it and the final fsync waits for the tail only
+ * (256 MiB upload: final fsync ~140 ms → ~5 ms; see bench/serve).
+ */
+const FLUSH_EVERY = 8 * 1024 * 1024;
 
 /**
  * Streams `body` into a new file at `path` (created 0444, `O_EXCL | O_NOFOLLOW`), hashing it;
@@ -27,6 +33,10 @@ export async function receiveToFile(
   const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
   // One batch is written while the next is received and hashed: disk and network overlap.
   let writing: Promise<void> | undefined;
+  // At most one background flush at a time; awaited (and its error raised) before the end.
+  let flushing: Promise<void> | undefined;
+  let flushed = true;
+  let unflushed = 0;
   try {
     let batch: Buffer[] = [];
     let batched = 0;
@@ -46,13 +56,25 @@ export async function receiveToFile(
         await writing;
         writing = writeAll(handle, batch);
         writing.catch(() => undefined);
+        unflushed += batched;
         batch = [];
         batched = 0;
+        // While the previous flush still runs the disk is the limit: let the next one wait.
+        if (unflushed >= FLUSH_EVERY && flushed) {
+          await flushing; // settled already; raises its error, if any
+          flushed = false;
+          flushing = writing.then(() => handle.datasync()).finally(() => {
+            flushed = true;
+          });
+          flushing.catch(() => undefined);
+          unflushed = 0;
+        }
       }
     }
     signal?.throwIfAborted();
     await writing;
     if (batch.length > 0) await writeAll(handle, batch);
+    await flushing;
     await handle.sync();
   } catch (error) {
     if (error instanceof StoreError) throw error;
@@ -63,6 +85,7 @@ export async function receiveToFile(
     throw error;
   } finally {
     await writing?.catch(() => undefined);
+    await flushing?.catch(() => undefined);
     await handle.close();
   }
   return { sha256: hash.digest('hex'), size };
