@@ -2,11 +2,11 @@
  * Durable writes: stream a body into a new read-only temp file while hashing it, with the size
  * limit enforced as bytes arrive, then fsync; and small whole-file writes the same way.
  */
-import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { StoreError } from './errors.js';
+import { inlineHash, type HashThreads, type UploadHash } from './hash-offload.js';
 
 const WRITE_BATCH = 1024 * 1024;
 /**
@@ -15,6 +15,8 @@ const WRITE_BATCH = 1024 * 1024;
  * (256 MiB upload: final fsync ~140 ms → ~5 ms; see bench/serve).
  */
 const FLUSH_EVERY = 8 * 1024 * 1024;
+/** Bytes written but not yet hashed before receiving pauses (hash threads only). */
+const MAX_HASH_BACKLOG = 8 * 1024 * 1024;
 
 /**
  * Streams `body` into a new file at `path` (created 0444, `O_EXCL | O_NOFOLLOW`), hashing it;
@@ -24,10 +26,11 @@ const FLUSH_EVERY = 8 * 1024 * 1024;
 export async function receiveToFile(
   body: AsyncIterable<Buffer> | Readable,
   path: string,
-  options: { maxBytes: number; signal?: AbortSignal | undefined },
+  options: { maxBytes: number; signal?: AbortSignal | undefined; hashThreads?: HashThreads | undefined },
 ): Promise<{ sha256: string; size: number }> {
   const { maxBytes, signal } = options;
-  const hash = createHash('sha256');
+  // Chosen at the first full batch: an upload smaller than one batch is hashed inline.
+  let hash: UploadHash | undefined;
   let size = 0;
   // Read-only from birth: the descriptor may still write, nobody else can.
   const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
@@ -49,12 +52,12 @@ export async function receiveToFile(
       if (size > maxBytes) {
         throw new StoreError('WARDEN_ERR_STORE_TOO_LARGE', `upload exceeds ${maxBytes} bytes`);
       }
-      hash.update(chunk);
       batch.push(chunk);
       batched += chunk.length;
       if (batched >= WRITE_BATCH) {
+        hash ??= options.hashThreads?.start() ?? inlineHash();
         await writing;
-        writing = writeAll(handle, batch);
+        writing = writeAndHash(handle, batch, batched, hash);
         writing.catch(() => undefined);
         unflushed += batched;
         batch = [];
@@ -69,14 +72,18 @@ export async function receiveToFile(
           flushing.catch(() => undefined);
           unflushed = 0;
         }
+        await hash.whenBacklogAtMost(MAX_HASH_BACKLOG);
       }
     }
     signal?.throwIfAborted();
+    hash ??= inlineHash();
     await writing;
-    if (batch.length > 0) await writeAll(handle, batch);
+    if (batch.length > 0) await writeAndHash(handle, batch, batched, hash);
     await flushing;
     await handle.sync();
+    return { sha256: await hash.digest(), size };
   } catch (error) {
+    hash?.discard();
     if (error instanceof StoreError) throw error;
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     if (code === undefined || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ABORT_ERR') {
@@ -88,7 +95,12 @@ export async function receiveToFile(
     await flushing?.catch(() => undefined);
     await handle.close();
   }
-  return { sha256: hash.digest('hex'), size };
+}
+
+/** Writes a batch, then hands the written bytes to the hash: what is hashed is what was written. */
+async function writeAndHash(handle: FileHandle, batch: Buffer[], total: number, hash: UploadHash): Promise<void> {
+  await writeAll(handle, batch);
+  hash.update(batch, total);
 }
 
 /** Writes every byte of `chunks` (writev may write less than asked). */
