@@ -73,10 +73,6 @@ class HashThread {
     this.#worker.on('exit', (code) => die(new Error(`hash thread exited with code ${code}`)));
   }
 
-  get dead(): boolean {
-    return this.#dead;
-  }
-
   send(request: HashRequest, transfer: ArrayBuffer[] = []): void {
     if (this.#dead) return;
     this.#worker.postMessage(request, transfer);
