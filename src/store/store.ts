@@ -16,6 +16,7 @@ import { StoreError, fromFsError } from './errors.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { assertName, isValidName } from './names.js';
 import { receiveToFile, writeDurable } from './durable-write.js';
+import { HashThreads } from './hash-offload.js';
 import { aliasTargetVersion, parseMeta, type VersionMeta } from './metadata.js';
 import { localWriteAuthority, type WriteAuthority, type WriteGuard } from './write-authority.js';
 
@@ -42,6 +43,11 @@ export interface StoreOptions {
   sweepOrphans?: boolean;
   /** Called after a version or alias changes (for caches). */
   onChange?: (change: StoreChange) => void;
+  /**
+   * Threads that hash uploads larger than 1 MiB, so a publish uses a spare core; 0 hashes on
+   * the event loop. Default: one per core beyond the first this process may run on, at most 4.
+   */
+  hashThreads?: number;
 }
 
 /** What changed, for cache invalidation. */
@@ -92,6 +98,7 @@ export class Store {
   readonly #authority: WriteAuthority;
   readonly #mutex = new KeyedMutex();
   readonly #listeners = new Set<(change: StoreChange) => void>();
+  readonly #hashThreads: HashThreads;
   #closed = false;
 
   private constructor(root: string, tmp: string, options: StoreOptions) {
@@ -102,6 +109,7 @@ export class Store {
     this.#symlinks = options.symlinks ?? 'auto';
     this.#authority = options.authority ?? localWriteAuthority();
     if (options.onChange) this.#listeners.add(options.onChange);
+    this.#hashThreads = new HashThreads(options.hashThreads === undefined ? {} : { threads: options.hashThreads });
   }
 
   /**
@@ -123,6 +131,7 @@ export class Store {
   /** Closes the store; later calls throw `WARDEN_ERR_STORE_CLOSED`. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#hashThreads.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -162,7 +171,7 @@ export class Store {
     const tempContent = `${base}.data`;
     const tempMeta = `${base}.json`;
     try {
-      const receive = (): Promise<{ sha256: string; size: number }> => receiveToFile(body, tempContent, { maxBytes: this.maxUploadBytes, signal: options.signal });
+      const receive = (): Promise<{ sha256: string; size: number }> => receiveToFile(body, tempContent, { maxBytes: this.maxUploadBytes, signal: options.signal, hashThreads: this.#hashThreads });
       const { sha256, size } = await receive().catch(async (error: unknown) => {
         // Cluster mode: a node that was gone (paused past its lease) may find its temp folder
         // swept by the others; the open failed before any byte was read, so recreate and retry.
