@@ -15,8 +15,8 @@ const WRITE_BATCH = 1024 * 1024;
  * (256 MiB upload: final fsync ~140 ms → ~5 ms; see bench/serve).
  */
 const FLUSH_EVERY = 8 * 1024 * 1024;
-/** Bytes written but not yet hashed before receiving pauses (hash threads only). */
-const MAX_HASH_BACKLOG = 8 * 1024 * 1024;
+/** Bytes written but not yet hashed before receiving pauses (hash threads only; see also their shared cap). */
+const MAX_HASH_BACKLOG = 4 * 1024 * 1024;
 
 /**
  * Streams `body` into a new file at `path` (created 0444, `O_EXCL | O_NOFOLLOW`), hashing it;

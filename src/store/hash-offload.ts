@@ -51,9 +51,17 @@ interface Stream {
   digest: { resolve: (hex: string) => void; reject: (error: StoreError) => void } | undefined;
 }
 
+/**
+ * Bytes queued on one thread, all uploads together, before their senders wait: bounds the
+ * memory of many concurrent uploads when hashing is the bottleneck.
+ */
+const THREAD_BACKLOG_CAP = 16 * 1024 * 1024;
+
 /** One worker thread and the uploads it hashes. */
 class HashThread {
   readonly streams = new Map<number, Stream>();
+  /** Bytes sent to this thread and not yet hashed, all uploads together. */
+  backlog = 0;
   readonly #worker: Worker;
   #dead = false;
 
@@ -86,6 +94,11 @@ class HashThread {
     else this.#worker.unref();
   }
 
+  /** True when `stream` has at most `limit` bytes queued and the thread is under its cap. */
+  caughtUp(stream: Stream, limit: number): boolean {
+    return stream.backlog <= limit && (this.backlog <= THREAD_BACKLOG_CAP || stream.backlog === 0);
+  }
+
   async terminate(): Promise<void> {
     const error = new StoreError('WARDEN_ERR_STORE_CLOSED', 'store is closed');
     for (const stream of this.streams.values()) fail(stream, error);
@@ -99,11 +112,14 @@ class HashThread {
     if (stream === undefined) return;
     if (reply.kind === 'hashed') {
       stream.backlog -= reply.bytes;
-      stream.waiters = stream.waiters.filter((waiter) => {
-        if (stream.backlog > waiter.limit) return true;
-        waiter.resolve();
-        return false;
-      });
+      this.backlog -= reply.bytes;
+      for (const waiting of this.streams.values()) {
+        waiting.waiters = waiting.waiters.filter((waiter) => {
+          if (!this.caughtUp(waiting, waiter.limit)) return true;
+          waiter.resolve();
+          return false;
+        });
+      }
     } else {
       this.track(reply.id, undefined);
       stream.digest?.resolve(reply.digest);
@@ -165,11 +181,12 @@ export class HashThreads {
         if (stream.failed || finished) return;
         const bytes = gather(chunks, total);
         stream.backlog += total;
+        thread.backlog += total;
         thread.send({ kind: 'update', id, bytes }, [bytes]);
       },
       whenBacklogAtMost(limit) {
         if (stream.failed) return Promise.reject(stream.failed);
-        if (stream.backlog <= limit) return Promise.resolve();
+        if (thread.caughtUp(stream, limit)) return Promise.resolve();
         return new Promise((resolve, reject) => stream.waiters.push({ limit, resolve, reject }));
       },
       digest() {

@@ -38,7 +38,7 @@ test('serve: cluster flags map to options (etcd list, advertise, node id, partit
 
 test('serve: every flag has a WARDEN_* variable, and a flag wins over it', () => {
   for (const [flag, spec] of Object.entries(SERVE_FLAGS)) if (flag !== 'help') assert.match(spec.env, /^WARDEN_[A-Z_]+$/, flag);
-  const env = { WARDEN_DATA: '/d', WARDEN_PORT: '9', WARDEN_READ_AUTH: 'true', WARDEN_SYMLINKS: 'mf', WARDEN_MAX_UPLOAD: '10MiB', WARDEN_NODE_ID: 'n1', WARDEN_ETCD: 'http://a:1, http://b:2', WARDEN_TOKENS: '/t.json' };
+  const env = { WARDEN_DATA: '/d', WARDEN_PORT: '9', WARDEN_READ_AUTH: 'true', WARDEN_SYMLINKS: 'mf', WARDEN_MAX_UPLOAD: '10MiB', WARDEN_NODE_ID: 'n1', WARDEN_ETCD: 'http://a:1, http://b:2', WARDEN_TOKENS: '/t.json', WARDEN_HASH_THREADS: '0' };
   const r = parseServeArgs(['--port', '10', '--symlinks', 'native'], env);
   assert.equal(r.kind, 'run');
   if (r.kind !== 'run') return;
@@ -50,10 +50,13 @@ test('serve: every flag has a WARDEN_* variable, and a flag wins over it', () =>
   assert.equal(r.options.nodeId, 'n1');
   assert.equal(r.options.tokens, '/t.json');
   assert.deepEqual(r.options.etcd, ['http://a:1', 'http://b:2']);
+  assert.equal(r.options.hashThreads, 0);
+  const defaults = parseServeArgs([], {});
+  assert.ok(defaults.kind === 'run' && defaults.options.hashThreads === undefined, 'hash threads default to automatic');
 });
 
 test('serve: bad values are usage errors', () => {
-  for (const argv of [['--port', 'x'], ['--port', '70000'], ['--symlinks', 'hard'], ['--max-upload', 'lots'], ['--node-id', '../x'], ['--bogus'], ['--log-level', 'loud']]) {
+  for (const argv of [['--port', 'x'], ['--port', '70000'], ['--symlinks', 'hard'], ['--max-upload', 'lots'], ['--node-id', '../x'], ['--bogus'], ['--log-level', 'loud'], ['--hash-threads', '-1'], ['--hash-threads', 'many'], ['--hash-threads', '65']]) {
     assert.equal(parseServeArgs(argv, {}).kind, 'error', argv.join(' '));
   }
   assert.equal(parseServeArgs([], { WARDEN_READ_AUTH: 'maybe' }).kind, 'error');

@@ -43,6 +43,8 @@ export interface ServeOptions {
   allowServiceAccountToken: boolean;
   /** Largest upload, in bytes. Default 5 GiB. */
   maxUploadBytes: number;
+  /** Threads hashing large uploads; undefined = one per spare core (at most 4), 0 = on the event loop. */
+  hashThreads: number | undefined;
   /** pino level. Default `info`. */
   logLevel: string;
   /** Drain time at shutdown, in ms. Default 30000. */
@@ -69,6 +71,7 @@ export const SERVE_FLAGS = {
   'scrub-interval': { env: 'WARDEN_SCRUB_INTERVAL', type: 'string', help: 'seconds between two full scrub passes (default 3600)' },
   'allow-service-account-token': { env: 'WARDEN_ALLOW_SERVICE_ACCOUNT_TOKEN', type: 'boolean', help: 'start even if a Kubernetes service-account token is mounted' },
   'max-upload': { env: 'WARDEN_MAX_UPLOAD', type: 'string', help: 'largest upload, bytes or 512MiB/5GiB (default 5GiB)' },
+  'hash-threads': { env: 'WARDEN_HASH_THREADS', type: 'string', help: 'threads hashing uploads > 1 MiB, 0 = none (default: one per spare core, max 4)' },
   'log-level': { env: 'WARDEN_LOG_LEVEL', type: 'string', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
   'drain-timeout': { env: 'WARDEN_DRAIN_TIMEOUT', type: 'string', help: 'seconds to drain in-flight requests at shutdown (default 30)' },
   help: { env: '', type: 'boolean', help: 'show this help' },
@@ -138,7 +141,8 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
   const drain = int('drain-timeout', 30, 0, 3600);
   const retentionInterval = int('retention-interval', 60, 1, 86_400);
   const scrubInterval = int('scrub-interval', 3600, 1, 30 * 86_400);
-  for (const v of [port, partitions, ttl, keep, drain, retentionInterval, scrubInterval]) if (typeof v === 'string') return { kind: 'error', message: v };
+  const hashThreads = int('hash-threads', undefined, 0, 64);
+  for (const v of [port, partitions, ttl, keep, drain, retentionInterval, scrubInterval, hashThreads]) if (typeof v === 'string') return { kind: 'error', message: v };
   const readAuth = bool('read-auth');
   const allowSat = bool('allow-service-account-token');
   for (const v of [readAuth, allowSat]) if (typeof v === 'string') return { kind: 'error', message: `invalid boolean ${v.slice('invalid:'.length)}` };
@@ -176,6 +180,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       scrubIntervalMs: (scrubInterval as number) * 1000,
       allowServiceAccountToken: allowSat as boolean,
       maxUploadBytes,
+      hashThreads: hashThreads as number | undefined,
       logLevel,
       drainTimeoutMs: (drain as number) * 1000,
     },

@@ -81,6 +81,7 @@ export async function startServer(
     nodeId: options.nodeId,
     symlinks: options.symlinks,
     maxUploadBytes: options.maxUploadBytes,
+    ...(options.hashThreads === undefined ? {} : { hashThreads: options.hashThreads }),
     // Another node's commit in progress looks like an orphan: only a single node may sweep.
     sweepOrphans: !clustered,
     ...(authority ? { authority } : {}),
