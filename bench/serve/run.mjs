@@ -6,7 +6,7 @@
 // Usage: npm run bench:serve   (needs wrk, nginx and taskset: apt-get install wrk nginx-light)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -127,7 +127,7 @@ const big = randomBytes(PUBLISH_MB * 1024 * 1024);
 const ddSource = join(top, 'publish-source.bin');
 writeFileSync(ddSource, big);
 readFileSync(ddSource);
-async function measurePublish(port, ddCpus) {
+async function measurePublish(port, ddCpus, withDd = true) {
   const publish = [];
   const dd = [];
   for (let i = 0; i < RUNS + 1; i++) {
@@ -135,6 +135,10 @@ async function measurePublish(port, ddCpus) {
     if (r.status !== 201) throw new Error(`publish: ${r.status}`);
     const removed = await del(port, `/v1/files/bench/pub/v${i}`);
     if (removed !== 204) throw new Error(`delete: ${removed}`);
+    if (!withDd) {
+      if (i > 0) publish.push((big.length / 1e6) / (r.ms / 1000));
+      continue;
+    }
     const target = join(data, `dd-${i}`);
     const started = performance.now();
     execFileSync('taskset', ['-c', ddCpus, 'dd', `if=${ddSource}`, `of=${target}`, 'bs=1M', `count=${PUBLISH_MB}`, 'conv=fsync'], { stdio: 'ignore' });
@@ -149,6 +153,15 @@ async function measurePublish(port, ddCpus) {
 const onOneCore = await measurePublish(wardenPort, '0');
 const publishMbs = onOneCore.publish;
 const ddMbs = onOneCore.dd;
+// The same upload into the least a Node server can do (bare-upload-server.mjs), same core.
+const bareDir = join(data, 'bare');
+mkdirSync(bareDir);
+const barePort = await freePort();
+const bare = pinned(process.execPath, [join(here, 'bare-upload-server.mjs'), bareDir, String(barePort)]);
+await waitHttp(barePort, '/');
+const bareMbs = (await measurePublish(barePort, '0', false)).publish;
+bare.kill('SIGTERM');
+rmSync(bareDir, { recursive: true, force: true });
 // The floor any publish pays on one core: SHA-256 of the same bytes, nothing else.
 const hashMbs = JSON.parse(execFileSync('taskset', ['-c', '0', process.execPath, '-e', `
   const { createHash, randomBytes } = require('node:crypto');
@@ -233,6 +246,7 @@ for (const [name, r] of Object.entries(results)) {
 }
 console.log(`\nPublish (${PUBLISH_MB} MiB over loopback HTTP, sha256 + fsync + rename, server on core 0): ${mmm(stats(publishMbs))} MB/s`);
 console.log(`dd bs=1M conv=fsync of the same bytes (core 0, same disk, same memory conditions): ${mmm(stats(ddMbs))} MB/s; publish ÷ dd ${ratio(median(publishMbs), median(ddMbs))}×`);
+console.log(`Bare node:http upload (pipe + SHA-256 + fsync + rename, nothing else; core 0): ${mmm(stats(bareMbs))} MB/s; Warden ÷ bare ${ratio(median(publishMbs), median(bareMbs))}×`);
 console.log(`Server on all ${availableParallelism()} cores (hash threads), client and dd unpinned: publish ${mmm(stats(onAllCores.publish))} MB/s; dd ${mmm(stats(onAllCores.dd))} MB/s; publish ÷ dd ${ratio(median(onAllCores.publish), median(onAllCores.dd))}×`);
 console.log(`SHA-256 alone on core 0 (the publish floor): ${mmm(stats(hashMbs))} MB/s; publish ÷ sha256-alone ${ratio(median(publishMbs), median(hashMbs))}×`);
 console.log(`Goals: 1 KiB ≥ 1.5× fastest Node peer and ≥ 0.3× nginx; 64 KiB ≥ 0.35× nginx; 100 MiB ≥ 0.8× nginx with RSS < 120 MB; publish ≥ 0.8× dd.`);
