@@ -50,6 +50,23 @@ test('hash threads: the backlog drains, so a sender can wait for the thread to c
   assert.equal(await hash.digest(), sha256(body));
 });
 
+test('hash threads: one upload waits while the thread it shares has more than its cap queued by others', async () => {
+  await using threads = new HashThreads({ threads: 1 });
+  const flood = threads.start();
+  const small = threads.start();
+  const big = randomBytes(40 * MiB);
+  for (const piece of views(big)) flood.update([piece], piece.length);
+  const mine = Buffer.from('one small batch');
+  small.update([mine], mine.length);
+  // Its own backlog is far under the limit, but the shared thread is 40 MiB behind.
+  const wait = small.whenBacklogAtMost(64 * MiB);
+  const first = await Promise.race([wait.then(() => 'resolved'), Promise.resolve('pending')]);
+  assert.equal(first, 'pending', 'the small upload is held back while the thread is over its cap');
+  await wait;
+  assert.equal(await small.digest(), sha256(mine));
+  assert.equal(await flood.digest(), sha256(big));
+});
+
 test('hash threads: a thread that dies mid-upload fails that upload (retryable) and the next upload gets a new thread', async () => {
   await using threads = new HashThreads({ threads: 1, threadScript: new URL('./fixtures/dying-hash-thread.js', import.meta.url) });
   const doomed = threads.start();
