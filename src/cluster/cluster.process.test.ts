@@ -288,7 +288,11 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
       }
     }
     // The paused node rejoins by itself with a new session.
-    await waitFor(async () => (await http(`${victim.url}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'paused node ready again' });
+    await waitFor(async () => (await http(`${victim.url}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'paused node ready again' }).catch((error: unknown) => {
+      // Keep what the node said for the post-mortem: this wait is where a stuck rejoin shows.
+      console.log(`# ${victimId} output (tail):\n${victim.output().slice(-6000).replace(/^/gm, '# ')}`);
+      throw error;
+    });
     await allLed(3);
     console.log(`# SIGSTOP ${victimId} (partition ${p}, token ${oldToken}): slow upload answered ${slowStatus}; ${oldTermFiles} versions of the paused term, none landed late; ${sent.length} publishes through others all acknowledged with tokens > ${oldToken}`);
   });

@@ -9,7 +9,7 @@
  * - read linearizably (never `serializable`),
  * and convert every gRPC/etcd3 error once, at this edge (etcd-errors.ts), into a coded BackendError.
  */
-import { KVClient, LeaseClient, WatchClient, type Etcd3 } from 'etcd3';
+import type { Etcd3, KVClient, LeaseClient } from 'etcd3';
 import type {
   Backend,
   CallOptions,
@@ -27,6 +27,7 @@ import { rangeEnd, toCompare, toKv, toOp, toRange } from './etcd-codec.js';
 import { connectEtcd, type EtcdBackendOptions } from './etcd-connection.js';
 import { NOT_SENT, toBackendError } from './etcd-errors.js';
 import { EtcdKeepalives } from './etcd-keepalive.js';
+import { etcd3 } from './etcd-module.js';
 import { EtcdWatchMux } from './etcd-watch.js';
 import { BackendError, ElectionError } from './errors.js';
 
@@ -49,6 +50,7 @@ class EtcdBackend implements Backend {
     this.#client = connection.client;
     this.#rpcTimeoutMs = connection.rpcTimeoutMs;
     this.#hostCount = connection.hostCount;
+    const { KVClient, LeaseClient, WatchClient } = etcd3();
     this.#kv = new KVClient(connection.pool);
     this.#lease = new LeaseClient(connection.requireLeader);
     this.#keepalives = new EtcdKeepalives(this.#lease);

@@ -4,8 +4,9 @@
  * adds require-leader metadata (`hasleader: true`, as Go's WithRequireLeader) to streams, so a
  * member cut off from its cluster's leader fails the stream instead of going quiet.
  */
-import { Etcd3, type ICallable, type IOptions } from 'etcd3';
+import type { Etcd3, ICallable, IOptions } from 'etcd3';
 import { NOT_SENT } from './etcd-errors.js';
+import { etcd3 } from './etcd-module.js';
 import { BackendError } from './errors.js';
 
 /** Options of the etcd backend. */
@@ -88,7 +89,7 @@ export function connectEtcd(options: EtcdBackendOptions): EtcdConnection {
     // pings every 5 s or slower.
     grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000, 'grpc.keepalive_permit_without_calls': 1 },
   };
-  const client = new Etcd3(clientOptions);
+  const client = new (etcd3().Etcd3)(clientOptions);
   // etcd3 keeps its connection pool private; its RPC clients accept any ICallable, so the
   // pool is wrapped to add require-leader metadata to streams.
   const pool = (client as unknown as { pool?: ICallable<unknown> }).pool;

@@ -1,8 +1,8 @@
 /**
  * The one place where etcd3/gRPC errors become coded BackendErrors.
  */
-import { ClientClosedError, EtcdLeaseInvalidError, GRPCDeadlineExceededError, isRecoverableError } from 'etcd3';
 import { BackendError, ElectionError } from './errors.js';
+import { etcd3 } from './etcd-module.js';
 
 /** Messages of errors raised before a request reached any etcd member (safe to retry elsewhere). */
 export const NOT_SENT = /No connection established|ECONNREFUSED|connect ECONN/i;
@@ -10,6 +10,7 @@ export const NOT_SENT = /No connection established|ECONNREFUSED|connect ECONN/i;
 /** Converts any error from etcd3/gRPC into a BackendError (once, at the edge). */
 export function toBackendError(error: unknown, what: string): ElectionError {
   if (error instanceof ElectionError) return error;
+  const { ClientClosedError, EtcdLeaseInvalidError, GRPCDeadlineExceededError, isRecoverableError } = etcd3();
   const message = error instanceof Error ? error.message : String(error);
   const make = (code: string, retryable: boolean): BackendError =>
     new BackendError(code, `etcd ${what}: ${message}`, { cause: error, retryable });
