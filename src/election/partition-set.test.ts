@@ -316,3 +316,39 @@ suite(
   },
   etcdSuiteOptions(),
 );
+
+describe('PartitionSet registration after a lost session', () => {
+  it('joins under the same member id once the previous lease is gone, even when no watch event says so', async () => {
+    const inner = createMemoryBackend();
+    // Watches on this view of the store go quiet: they neither deliver events nor fail, like a
+    // stream left stuck after the process was paused. Everything else is the store itself.
+    const quiet = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'watch') return () => ({ close: () => undefined });
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as Backend;
+    const member = { id: 'rejoiner', url: 'http://127.0.0.1:1' };
+    const old = await Session.create(inner, { ttlMs: TTL_MS });
+    const first = new PartitionSet({ session: old, partitions: 4, member, settleMs: 0 });
+    await first.start();
+    // The previous incarnation stops renewing (lost session): its member key stays until the lease expires.
+    old.orphan();
+    await first.close();
+    assert.ok(inner.leases().includes(old.leaseId), 'the old lease still holds the member key');
+    const session = await Session.create(quiet, { ttlMs: TTL_MS });
+    const second = new PartitionSet({ session, partitions: 4, member, settleMs: 0 });
+    try {
+      // Without a re-check this waits for a watch event that never comes (the guard only turns a hang into a failure).
+      await second.start({ signal: AbortSignal.timeout(30_000) });
+      const registered = await inner.get('/warden/partitions/members/rejoiner');
+      assert.equal(registered.kvs[0]?.lease, session.leaseId, 'registered under the new lease');
+      assert.ok(!inner.leases().includes(old.leaseId), 'only after the old lease was gone');
+    } finally {
+      await second.close();
+      await session.close();
+      await inner.close();
+    }
+  });
+});
