@@ -5,6 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
@@ -33,12 +35,20 @@ export interface NodeProcess {
 
 /** Starts `warden serve` as a cluster node and resolves once it printed its URL. */
 export async function startNode(options: { id: string; data: string; tokens: string; etcd: string[]; partitions: number; ttlS: number; zone?: string }): Promise<NodeProcess> {
-  const args = [MAIN, 'serve', '--data', options.data, '--port', '0', '--host', '127.0.0.1', '--tokens', options.tokens, '--etcd', options.etcd.join(','), '--node-id', options.id, '--partitions', String(options.partitions), '--ttl', String(options.ttlS), '--log-level', 'warn', '--drain-timeout', '10'];
+  const args = [MAIN, 'serve', '--data', options.data, '--port', '0', '--host', '127.0.0.1', '--tokens', options.tokens, '--etcd', options.etcd.join(','), '--node-id', options.id, '--partitions', String(options.partitions), '--ttl', String(options.ttlS), '--log-level', process.env.WARDEN_TEST_NODE_LOG_LEVEL ?? 'warn', '--drain-timeout', '10'];
   if (options.zone) args.push('--zone', options.zone);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-200_000)));
-  child.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-200_000)));
+  // WARDEN_TEST_NODE_LOG_DIR keeps each node's whole output in <dir>/<id>-<pid>.log (debugging a flake).
+  const logDir = process.env.WARDEN_TEST_NODE_LOG_DIR;
+  const file = logDir ? createWriteStream(join(logDir, `${options.id}-${child.pid ?? 'x'}.log`)) : undefined;
+  const keep = (c: Buffer): void => {
+    out = (out + c.toString()).slice(-200_000);
+    file?.write(c);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  child.once('close', () => file?.end());
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`node ${options.id} did not start: ${out}`)), 30_000);

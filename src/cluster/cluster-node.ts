@@ -70,6 +70,9 @@ export interface ClusterNodeOptions {
   fenceTimeoutMs?: number;
 }
 
+/** Longest wait for a lost incarnation's partition set to close before rejoining anyway, ms. */
+const LOST_CLOSE_BOUND_MS = 10_000;
+
 interface Incarnation extends LiveMembership {
   readonly feed: GenerationFeed;
   readonly waiters: Map<number, Set<() => void>>;
@@ -95,6 +98,8 @@ export class ClusterNode implements AsyncDisposable {
   #closing: Promise<void> | undefined;
   #leaving: Promise<void> | undefined;
   #lastReason = 'joining the cluster';
+  /** What the membership loop is doing now, and since when (performance.now()): shown by readiness while not ready. */
+  #phase = { what: 'starting', since: performance.now() };
 
   private constructor(options: ClusterNodeOptions) {
     if (options.endpoints.length === 0 && !options.backend) throw new ClusterError('WARDEN_ERR_CLUSTER_INVALID_OPTIONS', 'at least one etcd endpoint is required');
@@ -151,9 +156,12 @@ export class ClusterNode implements AsyncDisposable {
       let session: Session | undefined;
       let live: Incarnation | undefined;
       try {
+        this.#enter('granting a lease');
         session = await Session.create(this.#backend, { ttlMs: this.#ttlMs, signal: this.#stopped.signal });
         live = this.#incarnation(session);
+        this.#enter('registering as a member');
         await live.set.start({ signal: this.#stopped.signal });
+        this.#enter('joined');
         this.#live = live;
         backoff = 250;
         log.info({ lease: session.leaseId, partitions: this.partitions }, 'cluster: joined');
@@ -173,10 +181,16 @@ export class ClusterNode implements AsyncDisposable {
         log.warn({ err: error }, 'cluster: join failed; retrying');
       }
       if (this.#live === live) this.#live = undefined;
+      this.#enter('closing the lost incarnation');
       await this.#teardown(live, session, false);
+      this.#enter(`waiting ${backoff} ms before rejoining`);
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, 2_000);
     }
+  }
+
+  #enter(what: string): void {
+    this.#phase = { what, since: performance.now() };
   }
 
   #incarnation(session: Session): Incarnation {
@@ -339,8 +353,15 @@ export class ClusterNode implements AsyncDisposable {
   readiness(): Readiness {
     const live = this.#live;
     if (this.#leaving) return { ready: false, reason: 'shutting down' };
-    if (!live || live.set.signal.aborted || !live.session.isLive()) return { ready: false, reason: this.#lastReason };
-    return { ready: true };
+    if (live && !live.set.signal.aborted && live.session.isLive()) return { ready: true };
+    if (live) {
+      // Ended a moment ago; the membership loop has not noticed yet.
+      const ended = (live.set.signal.reason ?? live.session.signal.reason) as Error | undefined;
+      return { ready: false, reason: `cluster session lost: ${ended?.message ?? 'session ended'}` };
+    }
+    // Name the step the rejoin is in and for how long: a rejoin that stalls says where.
+    const seconds = ((performance.now() - this.#phase.since) / 1000).toFixed(1);
+    return { ready: false, reason: `${this.#lastReason} (${this.#phase.what} for ${seconds} s)` };
   }
 
   /** Returns the `/v1/cluster` table: members with the count of partitions they lead, every partition's leader and token, etcd health. */
@@ -367,7 +388,21 @@ export class ClusterNode implements AsyncDisposable {
 
   async #teardown(live: Incarnation | undefined, session: Session | undefined, graceful: boolean): Promise<void> {
     live?.feed.close();
-    if (live) await live.set.close().catch((e: unknown) => this.#options.log.warn({ err: e }, 'partition set close'));
+    if (live) {
+      const closed = live.set.close().catch((e: unknown) => this.#options.log.warn({ err: e }, 'partition set close'));
+      // A lost incarnation's close is bounded (drain timeout + one resign per partition); if it
+      // still hangs, rejoining must not wait for it: nothing of it can commit any more (its
+      // session ended, so every guard it held is fenced), and a node stuck here would stay
+      // out of the cluster for good. Say so loudly instead.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), LOST_CLOSE_BOUND_MS)));
+      const outcome = graceful ? await closed : await Promise.race([closed, late]);
+      clearTimeout(timer);
+      if (outcome === 'late') {
+        this.#options.log.error({ boundMs: LOST_CLOSE_BOUND_MS, leading: live.set.leading() }, 'cluster: the lost incarnation did not close in time; rejoining without it');
+        void closed.then(() => this.#options.log.warn('cluster: the lost incarnation closed late'));
+      }
+    }
     if (session) {
       if (graceful) await session.close().catch(() => undefined);
       else {

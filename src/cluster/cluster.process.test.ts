@@ -33,10 +33,14 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
   let data: string;
   let tokens: string;
   const nodes = new Map<string, NodeProcess>();
+  // Every process ever started, including ones a test took out of `nodes` before stopping it:
+  // the after hook kills them all, so a failed test cannot leave a node running.
+  const spawned: NodeProcess[] = [];
   const urls = (): string[] => [...nodes.values()].map((n) => n.url);
   const start = async (id: string): Promise<NodeProcess> => {
     const n = await startNode({ id, data, tokens, etcd: etcd.endpoints, partitions: P, ttlS: TTL_S, zone: `z${id.slice(-1)}` });
     nodes.set(id, n);
+    spawned.push(n);
     return n;
   };
   const allLed = async (expectMembers: number): Promise<View> =>
@@ -61,7 +65,7 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
   });
 
   after(async () => {
-    await Promise.all([...nodes.values()].map((n) => n.kill()));
+    await Promise.all(spawned.map((n) => n.kill()));
     await etcd?.close();
     await tmp?.[Symbol.asyncDispose]();
     // Once, this file's process stayed alive after every test had passed and every child was
@@ -288,13 +292,31 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
       }
     }
     // The paused node rejoins by itself with a new session.
-    await waitFor(async () => (await http(`${victim.url}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'paused node ready again' }).catch((error: unknown) => {
+    let lastReady = 'no answer yet';
+    await waitFor(
+      async () => {
+        const a = await http(`${victim.url}/readyz`, { timeoutMs: 5_000 });
+        lastReady = `${a.status} ${a.body.toString().slice(0, 300)}`;
+        return a.status === 200;
+      },
+      { timeoutMs: 20_000, what: 'paused node ready again' },
+    ).catch((error: unknown) => {
       // Keep what the node said for the post-mortem: this wait is where a stuck rejoin shows.
-      console.log(`# ${victimId} output (tail):\n${victim.output().slice(-6000).replace(/^/gm, '# ')}`);
-      throw error;
+      // The readiness polls themselves log a line each: leave them out of the tail.
+      const said = victim
+        .output()
+        .split('\n')
+        .filter((line) => !line.includes('"url":"/readyz"'))
+        .join('\n');
+      console.log(`# ${victimId} last /readyz: ${lastReady}; output (tail):\n${said.slice(-12_000).replace(/^/gm, '# ')}`);
+      throw new Error(`${(error as Error).message}; last /readyz: ${lastReady}`, { cause: error });
     });
+    const readyAfterMs = Date.now() - resumedAt;
     await allLed(3);
-    console.log(`# SIGSTOP ${victimId} (partition ${p}, token ${oldToken}): slow upload answered ${slowStatus}; ${oldTermFiles} versions of the paused term, none landed late; ${sent.length} publishes through others all acknowledged with tokens > ${oldToken}`);
+    console.log(
+      `# SIGSTOP ${victimId} (partition ${p}, token ${oldToken}) for ${resumedAt - stoppedAt} ms: slow upload answered ${slowStatus}; ${oldTermFiles} versions of the paused term, none landed late; ` +
+        `${sent.length} publishes through others all acknowledged with tokens > ${oldToken}; ready again ${readyAfterMs} ms after SIGCONT`,
+    );
   });
 
   test('etcd: one member down → no interruption; two down → writes 503 within a second, reads continue; restored → writes resume', { timeout: 120_000 }, async () => {
@@ -354,24 +376,29 @@ describe('cluster mode: 3 nodes, 3-member etcd, shared DATA', etcdSuiteOptions()
       }
     };
     const workers = Array.from({ length: 6 }, (_, w) => worker(w));
-    await waitFor(() => sent.length >= 30 || undefined, { timeoutMs: 20_000, what: 'load running' });
-    await start('n4');
-    await waitFor(async () => ((await allLed(4)).members.find((mm) => mm.id === 'n4')?.partitions ?? 0) >= P / 4 || undefined, {
-      timeoutMs: 20_000,
-      what: 'the new node leads its share of partitions',
-    });
-    const mark = sent.length;
-    await waitFor(() => sent.length >= mark + 30 || undefined, { timeoutMs: 20_000, what: 'load after the join' });
-    // A graceful leave under load (SIGTERM): partitions hand over after their in-flight writes.
-    const leaving = nodes.get('n4')!;
-    nodes.delete('n4');
-    await leaving.stop();
-    assert.equal(leaving.child.exitCode, 0, leaving.output().slice(-2000));
-    await allLed(3);
-    const mark2 = sent.length;
-    await waitFor(() => sent.length >= mark2 + 30 || undefined, { timeoutMs: 20_000, what: 'load after the leave' });
-    stop = true;
-    await Promise.all(workers);
+    // The workers loop until `stop`: a failed wait must stop them too, or their retry timers
+    // keep this file's process alive after the suite (until the runner's 300 s file timeout).
+    try {
+      await waitFor(() => sent.length >= 30 || undefined, { timeoutMs: 20_000, what: 'load running' });
+      await start('n4');
+      await waitFor(async () => ((await allLed(4)).members.find((mm) => mm.id === 'n4')?.partitions ?? 0) >= P / 4 || undefined, {
+        timeoutMs: 20_000,
+        what: 'the new node leads its share of partitions',
+      });
+      const mark = sent.length;
+      await waitFor(() => sent.length >= mark + 30 || undefined, { timeoutMs: 20_000, what: 'load after the join' });
+      // A graceful leave under load (SIGTERM): partitions hand over after their in-flight writes.
+      const leaving = nodes.get('n4')!;
+      nodes.delete('n4');
+      await leaving.stop();
+      assert.equal(leaving.child.exitCode, 0, leaving.output().slice(-2000));
+      await allLed(3);
+      const mark2 = sent.length;
+      await waitFor(() => sent.length >= mark2 + 30 || undefined, { timeoutMs: 20_000, what: 'load after the leave' });
+    } finally {
+      stop = true;
+      await Promise.all(workers);
+    }
     const failedOnes = sent.filter((x) => x.status !== 201);
     assert.deepEqual(failedOnes.map((x) => `${x.path}: ${x.status} ${x.text ?? ''}`), [], 'no publish failed');
     await checkOutcomes(sent);

@@ -316,3 +316,90 @@ suite(
   },
   etcdSuiteOptions(),
 );
+
+describe('PartitionSet registration after a lost session', () => {
+  it('joins under the same member id once the previous lease is gone, even when no watch event says so', async () => {
+    const inner = createMemoryBackend();
+    // Watches on this view of the store go quiet: they neither deliver events nor fail, like a
+    // stream left stuck after the process was paused. Everything else is the store itself.
+    const quiet = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'watch') return () => ({ close: () => undefined });
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as Backend;
+    const member = { id: 'rejoiner', url: 'http://127.0.0.1:1' };
+    const old = await Session.create(inner, { ttlMs: TTL_MS });
+    const first = new PartitionSet({ session: old, partitions: 4, member, settleMs: 0 });
+    await first.start();
+    // The previous incarnation stops renewing (lost session): its member key stays until the lease expires.
+    old.orphan();
+    await first.close();
+    assert.ok(inner.leases().includes(old.leaseId), 'the old lease still holds the member key');
+    const session = await Session.create(quiet, { ttlMs: TTL_MS });
+    const second = new PartitionSet({ session, partitions: 4, member, settleMs: 0 });
+    try {
+      // Without a re-check this waits for a watch event that never comes (the guard only turns a hang into a failure).
+      await second.start({ signal: AbortSignal.timeout(30_000) });
+      const registered = await inner.get('/warden/partitions/members/rejoiner');
+      assert.equal(registered.kvs[0]?.lease, session.leaseId, 'registered under the new lease');
+      assert.ok(!inner.leases().includes(old.leaseId), 'only after the old lease was gone');
+    } finally {
+      await second.close();
+      await session.close();
+      await inner.close();
+    }
+  });
+});
+
+describe('PartitionSet after a stall inside its own loop', etcdSuiteOptions(), () => {
+  it('closes at once when the session ends, however long the last reconcile was stretched (a SIGSTOP in the middle of it)', async () => {
+    await using etcdServer = await startEtcd();
+    const backend = createEtcdBackend({ endpoints: etcdServer.endpoints });
+    const STALL_MS = 1_500;
+    let stall = true;
+    const join = async (id: string, stalls: boolean): Promise<{ session: Session; set: PartitionSet }> => {
+      const session = await Session.create(backend, { ttlMs: TTL_MS });
+      const set = new PartitionSet({
+        session,
+        partitions: 4,
+        member: { id, url: 'http://127.0.0.1:1' },
+        settleMs: 0,
+        onError: () => undefined,
+        onPartitionLeader: (_p, signal) =>
+          new Promise<void>((resolve) =>
+            signal.addEventListener('abort', () => {
+              // A handover aborts this signal inside the reconcile run: stall there once, as if stopped.
+              if (stalls && stall) {
+                stall = false;
+                const until = performance.now() + STALL_MS;
+                while (performance.now() < until);
+              }
+              resolve();
+            }),
+          ),
+      });
+      await set.start();
+      return { session, set };
+    };
+    const a = await join('stalls', true);
+    let b: { session: Session; set: PartitionSet } | undefined;
+    try {
+      await waitFor(() => a.set.leading().length === 4, { what: 'first member leads all' });
+      b = await join('newcomer', false);
+      // The stall outlasts the session's margin: the session ends ('paused') and the set with it;
+      // close at once, as a cluster node tearing down a lost incarnation does.
+      await new Promise<void>((resolve) => (a.set.signal.aborted ? resolve() : a.set.signal.addEventListener('abort', () => resolve(), { once: true })));
+      // Before the fix the close waited for the next reconcile, spaced 3× the stretched run.
+      const closed = await Promise.race([a.set.close().then(() => 'closed'), new Promise((r) => setTimeout(r, STALL_MS, 'still closing'))]);
+      assert.equal(closed, 'closed');
+    } finally {
+      await a.set.close();
+      await a.session.close();
+      await b?.set.close();
+      await b?.session.close();
+      await backend.close();
+    }
+  });
+});

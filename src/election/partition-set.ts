@@ -87,6 +87,12 @@ interface Slot {
 
 const DEFAULT_PREFIX = '/warden/partitions/';
 const RECONCILE_SPACING_MS = 5;
+/**
+ * Upper bound of the spacing between reconciles. A run's measured duration includes any time
+ * the process was stopped or starved in the middle of it (SIGSTOP, VM pause): 3× a 30 s pause
+ * would silence the set, and a close() waiting for its partitions, for 90 s.
+ */
+const MAX_RECONCILE_SPACING_MS = 1_000;
 
 /**
  * Spreads P partitions over the live members, one leader per partition, balanced (every
@@ -379,20 +385,26 @@ export class PartitionSet implements AsyncDisposable {
         await this.#backend.put(key, JSON.stringify(this.member), { lease: this.#session.leaseId, signal });
         return;
       }
-      // A previous incarnation (or a duplicate id) holds the key: wait until it is gone.
+      // A previous incarnation (or a duplicate id) holds the key: wait until it is gone. The
+      // watch usually tells; re-checking with the transaction every quarter TTL as well means a
+      // watch that misses the deletion (or a stream that went quiet after a pause) cannot keep
+      // this member out of the set for good: the old lease expires within its TTL anyway.
       await new Promise<void>((resolve, reject) => {
         const check = (): void => {
           if (this.#watcher.member(this.member.id) === undefined) finish();
         };
         const onAbort = (): void => {
+          clearTimeout(recheck);
           remove();
           reject(signal.reason);
         };
         const finish = (): void => {
+          clearTimeout(recheck);
           remove();
           signal.removeEventListener('abort', onAbort);
           resolve();
         };
+        const recheck = setTimeout(finish, Math.max(100, Math.floor(this.#session.ttlMs / 4)));
         const remove = this.#watcher.onChange(check);
         signal.addEventListener('abort', onAbort, { once: true });
         check();
@@ -432,12 +444,15 @@ export class PartitionSet implements AsyncDisposable {
   }
 
   #schedule(): void {
+    // A close() waiting for every slot to go idle learns it now, not at the next reconcile.
+    if (this.#idleWaiters.size > 0) for (const check of [...this.#idleWaiters]) check();
     if (this.#scheduled) return;
     this.#scheduled = true;
     // Coalesce bursts (a rebalance of 1024 partitions is thousands of watch events): run on
     // a macrotask so a whole batch lands first, and leave at least RECONCILE_SPACING_MS, or
     // 3× the last run's duration, between runs, so reconciling takes at most ~25% of a core.
-    const wait = Math.max(0, this.#lastReconcile + Math.max(RECONCILE_SPACING_MS, 3 * this.#reconcileMs) - performance.now());
+    const spacing = Math.min(MAX_RECONCILE_SPACING_MS, Math.max(RECONCILE_SPACING_MS, 3 * this.#reconcileMs));
+    const wait = Math.max(0, this.#lastReconcile + spacing - performance.now());
     const run = (): void => {
       this.#scheduled = false;
       const t0 = performance.now();
