@@ -149,15 +149,19 @@ describe('warden elect run against a real etcd', etcdSuiteOptions(), () => {
     await dir.remove();
   });
 
-  test('kill -9 of the leader CLI: its child is dead before another child starts, with a higher token', async () => {
+  /**
+   * Starts candidates, crashes the leader with `crash`, and checks the successor: the old child
+   * is dead by the time the new one runs, the token rose, terms never overlapped.
+   */
+  async function crashLeader(ids: string[], ttlS: number, crash: (leader: Cli) => Promise<void>, deadWhy: string): Promise<void> {
     const { name, file } = fresh();
-    const clis = ['a', 'b', 'c'].map((id) => startCli(endpoint, id, ['--name', name, '--ttl', '2'], workload(file)));
+    const clis = ids.map((id) => startCli(endpoint, id, ['--name', name, '--ttl', String(ttlS)], workload(file)));
     try {
       const first = await waitFor(() => readEntries(file).find((e) => e.what === 'start'), { what: 'first child start', timeoutMs: 20_000 });
       const leader = clis.find((cli) => cli.id === first.id)!;
-      leader.process.kill('SIGKILL');
+      await crash(leader);
       const next = await waitFor(() => readEntries(file).find((e) => e.what === 'start' && e.id !== leader.id), { what: 'next child start', timeoutMs: 15_000 });
-      assert.ok(dead(first.pid), 'the old child is dead once the next one runs');
+      assert.ok(dead(first.pid), deadWhy);
       assert.ok(next.token > first.token);
       await waitFor(() => readEntries(file).filter((e) => e.id === next.id).length > 3, { what: 'a few ticks of the new child' });
       assertSerialTerms(readEntries(file));
@@ -166,47 +170,26 @@ describe('warden elect run against a real etcd', etcdSuiteOptions(), () => {
     } finally {
       await stopAll(clis);
     }
+  }
+
+  test('kill -9 of the leader CLI: its child is dead before another child starts, with a higher token', async () => {
+    await crashLeader(['a', 'b', 'c'], 2, async (leader) => void leader.process.kill('SIGKILL'), 'the old child is dead once the next one runs');
   });
 
   test('kill -9 of the leader CLI (TTL 30 s): its watchdog kills the group, then revokes the lease, so the next leader starts without waiting for the TTL', async () => {
-    const { name, file } = fresh();
-    const clis = ['a', 'b'].map((id) => startCli(endpoint, id, ['--name', name, '--ttl', '30'], workload(file)));
-    try {
-      const first = await waitFor(() => readEntries(file).find((e) => e.what === 'start'), { what: 'first child start', timeoutMs: 20_000 });
-      const leader = clis.find((cli) => cli.id === first.id)!;
+    // Far below the 30 s TTL (the wait for the successor gives up after 15 s): only a revoked
+    // lease can explain a successor this soon.
+    await crashLeader(['a', 'b'], 30, async (leader) => {
       await watchdogOf(leader);
       leader.process.kill('SIGKILL');
-      // Far below the 30 s TTL: only a revoked lease can explain a successor this soon.
-      const next = await waitFor(() => readEntries(file).find((e) => e.what === 'start' && e.id !== leader.id), { what: 'next child start', timeoutMs: 15_000 });
-      assert.ok(dead(first.pid), 'the old child is dead once the next one runs');
-      assert.ok(next.token > first.token);
-      await waitFor(() => readEntries(file).filter((e) => e.id === next.id).length > 3, { what: 'a few ticks of the new child' });
-      assertSerialTerms(readEntries(file));
-    } catch (error) {
-      throw withDiagnostics(error, clis, file);
-    } finally {
-      await stopAll(clis);
-    }
+    }, 'the old child is dead once the next one runs');
   });
 
   test('kill -9 of the leader CLI and its watchdog (a lost host, TTL 2 s): the next leader waits for etcd to expire the lease', { skip: findSetpriv() ? false : 'setpriv (util-linux) not installed: nothing kills the command when CLI and watchdog die together' }, async () => {
-    const { name, file } = fresh();
-    const clis = ['a', 'b'].map((id) => startCli(endpoint, id, ['--name', name, '--ttl', '2'], workload(file)));
-    try {
-      const first = await waitFor(() => readEntries(file).find((e) => e.what === 'start'), { what: 'first child start', timeoutMs: 20_000 });
-      const leader = clis.find((cli) => cli.id === first.id)!;
-      const watchdog = await watchdogOf(leader);
-      process.kill(watchdog, 'SIGKILL');
+    await crashLeader(['a', 'b'], 2, async (leader) => {
+      process.kill(await watchdogOf(leader), 'SIGKILL');
       leader.process.kill('SIGKILL');
-      const next = await waitFor(() => readEntries(file).find((e) => e.what === 'start' && e.id !== leader.id), { what: 'next child start', timeoutMs: 15_000 });
-      assert.ok(dead(first.pid), 'the old child died with its CLI (setpriv --pdeathsig)');
-      assert.ok(next.token > first.token);
-      assertSerialTerms(readEntries(file));
-    } catch (error) {
-      throw withDiagnostics(error, clis, file);
-    } finally {
-      await stopAll(clis);
-    }
+    }, 'the old child died with its CLI (setpriv --pdeathsig)');
   });
 
   test('SIGTERM of the leader hands over at once (TTL 30 s), resigns and exits 0', async () => {
