@@ -9,7 +9,8 @@ import { writeSync } from 'node:fs';
 import { ChildGroup, findSetpriv } from './child-group.js';
 import { Watchdog } from './watchdog.js';
 
-interface FixtureOptions {
+/** What the fixture is told to do (argv[2], JSON); the supervision tests build it. */
+export interface FixtureOptions {
   watchdog: 'bash' | 'node';
   setpriv: boolean;
   renewEveryMs: number;
@@ -19,9 +20,11 @@ interface FixtureOptions {
   args: string[];
   endpoints?: string[];
   lease?: string;
+  dieRightAfterSpawn?: boolean;
+  hold?: boolean;
 }
 
-const options = JSON.parse(process.argv[2] ?? '{}') as FixtureOptions & { dieRightAfterSpawn?: boolean; hold?: boolean };
+const options = JSON.parse(process.argv[2] ?? '{}') as FixtureOptions;
 if (options.dieRightAfterSpawn) {
   // The race a kill -9 right after the fork can hit: no watchdog guard yet, and setpriv may not
   // have armed the death signal. Only the child's own parent check can save the day.

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { etcdSuiteOptions, makeTmpDir, startEtcd, waitFor } from '../../testing/index.js';
 import { isDead as dead, processState } from '../../testing/index.js';
 import { ChildGroup, exitStatus, findSetpriv, groupAlive } from './child-group.js';
+import type { FixtureOptions } from './supervise-fixture.js';
 import { termLeadMs } from './supervise-term.js';
 import { toMonotonicNs, toUptimeCs } from './watchdog.js';
 import { WATCHDOG_SCRIPT } from './watchdog-sh.js';
@@ -62,19 +63,7 @@ interface Fixture {
   lines: string[];
 }
 
-async function startFixture(options: {
-  watchdog: 'bash' | 'node';
-  setpriv: boolean;
-  renewEveryMs: number;
-  termInMs: number;
-  killInMs: number;
-  command: string;
-  args: string[];
-  dieRightAfterSpawn?: boolean;
-  hold?: boolean;
-  endpoints?: string[];
-  lease?: string;
-}): Promise<Fixture> {
+async function startFixture(options: FixtureOptions): Promise<Fixture> {
   const proc = spawn(process.execPath, [FIXTURE, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   createInterface({ input: proc.stdout! }).on('line', (line) => lines.push(line));
