@@ -63,9 +63,33 @@ interface Cli {
   exit: Promise<number | null>;
 }
 
+/** Marks every process this file starts (CLIs, their watchdogs and commands inherit it). */
+const RUN_MARK = `WARDEN_ELECT_TEST_RUN=${process.pid}-${Date.now()}`;
+
+/**
+ * Finds processes still carrying {@link RUN_MARK}, kills them and describes them. One left
+ * alive holds a CLI's stderr pipe open, and with it this test file, until the run's timeout.
+ */
+function sweepLeftovers(): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    const pid = Number(entry);
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(RUN_MARK) || dead(pid)) continue;
+      found.push(`${pid} ${processState(pid) ?? '?'} ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').slice(0, 160)}`);
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
 function startCli(endpoint: string, id: string, extra: string[], command: string[]): Cli {
+  const [markName, markValue] = RUN_MARK.split('=') as [string, string];
   const proc = spawn(process.execPath, [MAIN, 'elect', 'run', '--etcd', endpoint, '--id', id, ...extra, '--', ...command], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, [markName]: markValue },
   });
   const stderr: string[] = [];
   createInterface({ input: proc.stderr! }).on('line', (line) => stderr.push(line));
@@ -145,8 +169,14 @@ describe('warden elect run against a real etcd', etcdSuiteOptions(), () => {
     dir = await makeTmpDir();
   });
   after(async () => {
+    // Every test stops its CLIs; anything of theirs still alive here is a defect to report.
+    const leftovers = sweepLeftovers();
+    if (leftovers.length > 0) console.log(`# left running after the elect run tests (killed now):\n${leftovers.map((l) => `#   ${l}`).join('\n')}`);
     await etcd.close();
     await dir.remove();
+    // A command that outlived its CLI breaks the promise of `elect run`; a lingering watchdog
+    // (still revoking, or waiting out a deadline) is only reported.
+    assert.deepEqual(leftovers.filter((l) => l.includes('trap ')), [], 'no command outlived its CLI');
   });
 
   /**
