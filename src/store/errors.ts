@@ -18,6 +18,7 @@ export const ERROR_CODES: Readonly<Record<string, string>> = {
   WARDEN_ERR_STORE_UNSAFE_PATH: 'a path component inside DATA is a symlink or not the expected kind of file; never followed',
   WARDEN_ERR_STORE_NOT_WRITER: 'this node may not write for the owner (not its partition leader, or leadership lost before commit)',
   WARDEN_ERR_STORE_CLOSED: 'the store was closed',
+  WARDEN_ERR_STORE_INVALID_OPTIONS: 'a store option is out of range (e.g. hash threads not an integer in 0..64)',
   WARDEN_ERR_STORE_HASH_THREAD: 'the thread hashing an upload stopped; nothing was kept (retryable)',
   WARDEN_ERR_STORE_IO: 'an unexpected file-system error',
 };

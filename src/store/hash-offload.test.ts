@@ -95,7 +95,7 @@ test('hash threads: close fails uploads still hashing and refuses new ones; bad 
   await waiting;
   assert.throws(() => threads.start(), hasCode('WARDEN_ERR_STORE_CLOSED'));
   await threads.close();
-  for (const bad of [-1, 1.5, 65, Number.NaN]) assert.throws(() => new HashThreads({ threads: bad }), RangeError);
+  for (const bad of [-1, 1.5, 65, Number.NaN]) assert.throws(() => new HashThreads({ threads: bad }), hasCode('WARDEN_ERR_STORE_INVALID_OPTIONS'));
   assert.ok(HashThreads.defaultThreads() >= 0 && HashThreads.defaultThreads() <= 4);
 });
 

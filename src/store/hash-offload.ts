@@ -161,7 +161,7 @@ export class HashThreads {
   constructor(options: HashThreadsOptions = {}) {
     const threads = options.threads ?? HashThreads.defaultThreads();
     if (!Number.isInteger(threads) || threads < 0 || threads > 64) {
-      throw new RangeError(`hash threads must be an integer in 0..64, got ${threads}`);
+      throw new StoreError('WARDEN_ERR_STORE_INVALID_OPTIONS', `hash threads must be an integer in 0..64, got ${threads}`);
     }
     this.threads = threads;
     this.#script = options.threadScript ?? new URL('./hash-thread.js', import.meta.url);

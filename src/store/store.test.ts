@@ -47,6 +47,15 @@ test('open empties this node\'s temp folder and sweeps content without metadata'
   await assert.rejects(store.publish('o', 'n', 'v', Readable.from([Buffer.from('x')])), (e) => code(e) === 'WARDEN_ERR_STORE_CLOSED');
 });
 
+test('open: a bad option is a coded error and creates nothing', async () => {
+  await using tmp = await makeTmpDir();
+  const root = join(tmp.path, 'never-created');
+  for (const hashThreads of [-1, 2.5, 65]) {
+    await assert.rejects(Store.open({ root, hashThreads }), (error: unknown) => code(error) === 'WARDEN_ERR_STORE_INVALID_OPTIONS');
+  }
+  assert.deepEqual(await readdir(tmp.path), []);
+});
+
 test('publish: a failing stream, a too-large stream and a bad name all leave nothing', async () => {
   await using tmp = await makeTmpDir();
   const store = await Store.open({ root: tmp.path, nodeId: 'n', maxUploadBytes: 10 });

@@ -101,7 +101,7 @@ export class Store {
   readonly #hashThreads: HashThreads;
   #closed = false;
 
-  private constructor(root: string, tmp: string, options: StoreOptions) {
+  private constructor(root: string, tmp: string, hashThreads: HashThreads, options: StoreOptions) {
     this.root = root;
     this.#tmp = tmp;
     this.nodeId = options.nodeId ?? 'local';
@@ -109,7 +109,7 @@ export class Store {
     this.#symlinks = options.symlinks ?? 'auto';
     this.#authority = options.authority ?? localWriteAuthority();
     if (options.onChange) this.#listeners.add(options.onChange);
-    this.#hashThreads = new HashThreads(options.hashThreads === undefined ? {} : { threads: options.hashThreads });
+    this.#hashThreads = hashThreads;
   }
 
   /**
@@ -119,11 +119,13 @@ export class Store {
   static async open(options: StoreOptions): Promise<Store> {
     const nodeId = options.nodeId ?? 'local';
     assertName(nodeId, 'name');
+    // Validated before anything touches the disk (starts no thread yet).
+    const hashThreads = new HashThreads(options.hashThreads === undefined ? {} : { threads: options.hashThreads });
     await mkdir(options.root, { recursive: true });
     const root = await realpath(options.root);
     const tmp = await ensureRealDirs(root, ['.warden', 'tmp', nodeId]);
     for (const entry of await readdir(tmp)) await rm(join(tmp, entry), { recursive: true, force: true });
-    const store = new Store(root, tmp, { ...options, nodeId });
+    const store = new Store(root, tmp, hashThreads, { ...options, nodeId });
     if (options.sweepOrphans ?? true) await store.#sweepOrphans();
     return store;
   }
